@@ -1,0 +1,49 @@
+# promlab — the one entry point for dev tasks. `make help` lists targets.
+SHELL := /bin/bash
+CARGO ?= cargo
+PROMLAB_IMAGES ?= compose/images.local.yaml
+export PROMLAB_IMAGES
+
+.PHONY: help build run images fmt lint lint-labs test validate bench ci clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+build: ## build the promlab binary
+	$(CARGO) build --release
+
+images: ## build every offline image from Debian packages (idempotent), then the demo/sink images
+	bash compose/images/build-local.sh
+	$(CARGO) build --release
+	./target/release/promlab images build-local
+
+run: images ## set up and start a lab: make run LAB=1.1
+	./target/release/promlab up $(or $(LAB),1.1)
+
+fmt: ## format the code
+	$(CARGO) fmt --all
+
+lint: ## formatting, clippy (warnings are errors) and forbidden patterns
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+	@! grep -rnE '\b(dbg!|todo!|unimplemented!)' src/ || (echo "forbidden macro in src/"; exit 1)
+
+lint-labs: build ## lint every lab manifest, stack and images file (no Docker)
+	./target/release/promlab lint
+
+test: images lint ## everything CI runs: images, lint, all tests (live ones too), lab lint, validate
+	$(CARGO) test --release -- --test-threads=2
+	./target/release/promlab lint
+	./target/release/promlab validate --all --jobs 2
+
+validate: build ## prove every lab live: starter fails, near-misses fail, solution passes
+	./target/release/promlab validate --all --jobs 2
+
+bench: build ## benchmarks (writes bench/results.md)
+	bash compose/bench/bench.sh
+
+ci: test ## same as CI
+
+clean: ## remove build output and every promlab container
+	-./target/release/promlab down --all
+	$(CARGO) clean

@@ -1,0 +1,51 @@
+//! Hints computed from what a failing check saw (a target down because of `localhost`, a
+//! rule file not loaded, …). They come before the lab's own hint.
+
+use super::Outcome;
+
+/// Extra hint lines for a failed outcome, from patterns in what it observed.
+pub fn computed(o: &Outcome) -> Vec<String> {
+    let text = format!("{} {}", o.observed, o.detail.join(" "));
+    let mut out = Vec::new();
+    let rules: &[(&str, &str)] = &[
+        (
+            "localhost",
+            "inside the lab network `localhost` is the container itself: address other services by their service name (e.g. node-exporter:9100)",
+        ),
+        (
+            "127.0.0.1:9",
+            "inside the lab network 127.0.0.1 is the container itself: use the service name instead",
+        ),
+        (
+            "no such host",
+            "that host name does not resolve on the lab network: use a service name from `promlab status`",
+        ),
+        (
+            "connection refused",
+            "the host answered but nothing listens on that port: check the port number",
+        ),
+        ("404 Not Found", "the target answered 404: check metrics_path"),
+        (
+            "401 Unauthorized",
+            "the target wants credentials: check basic_auth or authorization",
+        ),
+        (
+            "Content-Type",
+            "Prometheus 3 rejects unknown Content-Types: set fallback_scrape_protocol for this job",
+        ),
+        (
+            "loaded rules: none",
+            "Prometheus loaded no rules at all: is your rule file listed under rule_files (path as seen inside the container, /etc/prometheus/...)?",
+        ),
+        (
+            "parse error",
+            "the query does not parse: try it in the Prometheus UI (Graph tab) first",
+        ),
+    ];
+    for (pat, hint) in rules {
+        if text.contains(pat) {
+            out.push(format!("hint: {hint}"));
+        }
+    }
+    out
+}

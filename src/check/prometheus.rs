@@ -1,0 +1,969 @@
+//! Checks that ask Prometheus: `promql`, `targets`, `rule`, `status`, and PromQL structure
+//! (`ast:`) via the maintained `promql-parser` crate.
+
+use std::collections::BTreeMap;
+
+use promql_parser::parser::{self, Expr};
+use serde_json::Value;
+
+use super::compare::{Approx, Cmp, approx_check, as_number, fmt_num, show};
+use super::spec::{AstRules, EqualsExpr, PromqlCheck, RuleCheck, StatusCheck, TargetsCheck};
+use super::{Ctx, Eval, trim};
+
+/// One series of an instant query result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Its labels (including `__name__` when present).
+    pub labels: BTreeMap<String, String>,
+    /// Its value.
+    pub value: f64,
+}
+
+/// An instant query result, flattened: scalars become one series without labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryResult {
+    /// `vector`, `scalar`, `matrix` or `string`.
+    pub result_type: String,
+    /// The series.
+    pub series: Vec<Series>,
+    /// Warnings and infos Prometheus attached.
+    pub notes: Vec<String>,
+}
+
+/// Parses the `data` of a `/api/v1/query` response.
+pub fn parse_query_data(v: &Value) -> Result<QueryResult, String> {
+    let data = v.get("data").ok_or("response has no data")?;
+    let result_type = data
+        .get("resultType")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let result = data.get("result").cloned().unwrap_or(Value::Null);
+    let mut series = Vec::new();
+    match result_type.as_str() {
+        "vector" => {
+            for s in result.as_array().cloned().unwrap_or_default() {
+                let labels = s
+                    .get("metric")
+                    .and_then(Value::as_object)
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let value = s
+                    .get("value")
+                    .and_then(|v| v.get(1))
+                    .and_then(as_number)
+                    .unwrap_or(f64::NAN);
+                series.push(Series { labels, value });
+            }
+        }
+        "scalar" => {
+            let value = result.get(1).and_then(as_number).unwrap_or(f64::NAN);
+            series.push(Series {
+                labels: BTreeMap::new(),
+                value,
+            });
+        }
+        "matrix" => {
+            for s in result.as_array().cloned().unwrap_or_default() {
+                let labels = s
+                    .get("metric")
+                    .and_then(Value::as_object)
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let value = s
+                    .get("values")
+                    .and_then(Value::as_array)
+                    .and_then(|a| a.last())
+                    .and_then(|v| v.get(1))
+                    .and_then(as_number)
+                    .unwrap_or(f64::NAN);
+                series.push(Series { labels, value });
+            }
+        }
+        _ => {}
+    }
+    let mut notes = Vec::new();
+    for key in ["warnings", "infos"] {
+        if let Some(a) = v.get(key).and_then(Value::as_array) {
+            notes.extend(
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(|s| format!("prometheus says: {s}")),
+            );
+        }
+    }
+    Ok(QueryResult {
+        result_type,
+        series,
+        notes,
+    })
+}
+
+/// Runs an instant query; `Err` carries Prometheus' own error text.
+pub async fn query(ctx: &Ctx, server: &str, expr: &str, at: Option<f64>) -> Result<QueryResult, String> {
+    let url = format!("{}/api/v1/query", ctx.url(server)?);
+    let mut form = vec![("query", expr.to_string())];
+    if let Some(t) = at {
+        form.push(("time", format!("{t:.3}")));
+    }
+    let resp = ctx
+        .client
+        .post(&url)
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach {server} ({})", crate::http::describe(&e)))?;
+    let status = resp.status();
+    let v: Value = resp
+        .json()
+        .await
+        .map_err(|e| format!("{server} answered {status} without JSON: {e}"))?;
+    if v.get("status").and_then(Value::as_str) != Some("success") {
+        let kind = v.get("errorType").and_then(Value::as_str).unwrap_or("error");
+        let msg = v.get("error").and_then(Value::as_str).unwrap_or("unknown error");
+        return Err(format!("{kind}: {msg}"));
+    }
+    parse_query_data(&v)
+}
+
+fn label_set(labels: &BTreeMap<String, String>) -> String {
+    let inner: Vec<String> = labels
+        .iter()
+        .filter(|(k, _)| k.as_str() != "__name__")
+        .map(|(k, v)| format!("{k}={v:?}"))
+        .collect();
+    let name = labels.get("__name__").cloned().unwrap_or_default();
+    format!("{name}{{{}}}", inner.join(", "))
+}
+
+/// `promql:`
+pub async fn promql(ctx: &Ctx, c: &PromqlCheck) -> Eval {
+    let expr = match (&c.expr, &c.expr_file) {
+        (Some(e), _) => e.clone(),
+        (None, Some(f)) => match std::fs::read_to_string(ctx.workspace.join(f)) {
+            Ok(t) => strip_comments(&t),
+            Err(_) => return Eval::fail(format!("a query in {f}"), format!("{f} does not exist")).settled(),
+        },
+        (None, None) => return Eval::fail("a query", "the check names no query"),
+    };
+    if expr.trim().is_empty() {
+        let file = c.expr_file.clone().unwrap_or_default();
+        return Eval::fail(format!("a query in {file}"), format!("{file} is empty")).settled();
+    }
+    if let Some(rules) = &c.ast {
+        let e = ast_check(&expr, rules);
+        if !e.pass {
+            return e.settled();
+        }
+    }
+    let result = query(ctx, &c.server, &expr, None).await;
+    let x = &c.expect;
+    if let Some(err_cmp) = &x.error {
+        return match result {
+            Err(msg) => match err_cmp.check(Some(&Value::String(msg.clone()))) {
+                Ok(()) => Eval::pass("the query to fail", msg),
+                Err(why) => Eval::fail(
+                    format!("an error that {}", err_cmp.describe()),
+                    format!("{msg} ({why})"),
+                ),
+            },
+            Ok(r) => Eval::fail(
+                "the query to fail",
+                format!("it returned {} series", r.series.len()),
+            ),
+        };
+    }
+    let r = match result {
+        Ok(r) => r,
+        Err(msg) => {
+            let e = Eval::fail("the query to run", format!("query failed: {msg}"))
+                .with_detail(format!("query: {}", trim(&expr, 160)));
+            return if msg.starts_with("bad_data") {
+                e.settled()
+            } else {
+                e
+            };
+        }
+    };
+    let mut e = judge_result(&r, x);
+    if e.pass
+        && let Some(eq) = &x.equals_expr
+    {
+        e = equals_reference(ctx, &c.server, &r, eq).await;
+    }
+    if !e.pass {
+        e.detail.push(format!("query: {}", trim(&expr, 160)));
+    }
+    e.detail.extend(r.notes);
+    e
+}
+
+fn strip_comments(t: &str) -> String {
+    t.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
+}
+
+/// Judges a result against `expect` (no reference comparison).
+pub fn judge_result(r: &QueryResult, x: &super::spec::PromqlExpect) -> Eval {
+    let n = r.series.len();
+    let summary = summarize(r);
+    if let Some(t) = &x.result_type
+        && &r.result_type != t
+    {
+        return Eval::fail(format!("a {t} result"), format!("a {} result", r.result_type));
+    }
+    let series_cmp = x.series.clone().unwrap_or_else(|| Cmp::ge(1.0));
+    if let Err(why) = series_cmp.check(Some(&Value::from(n))) {
+        let mut e = Eval::fail(
+            format!("{} series", series_cmp.describe()),
+            format!("{n} series ({why})"),
+        );
+        if n == 0 {
+            e = e.with_detail(
+                "the query returned nothing: does the metric exist, and do the label matchers match?",
+            );
+        }
+        return e.with_detail(summary);
+    }
+    if let Some(v) = &x.value {
+        for s in &r.series {
+            if let Err(why) = v.check(Some(&Value::from(s.value))) {
+                return Eval::fail(
+                    format!("every value {}", v.describe()),
+                    format!("{} = {} ({why})", label_set(&s.labels), fmt_num(s.value)),
+                );
+            }
+        }
+    }
+    if let Some(v) = &x.any_value
+        && !r
+            .series
+            .iter()
+            .any(|s| v.check(Some(&Value::from(s.value))).is_ok())
+    {
+        return Eval::fail(format!("some value {}", v.describe()), summary);
+    }
+    for (name, cmp) in &x.labels {
+        for s in &r.series {
+            let got = s.labels.get(name).map(|v| Value::String(v.clone()));
+            if let Err(why) = cmp.check(got.as_ref()) {
+                return Eval::fail(
+                    format!("label {name} {} on every series", cmp.describe()),
+                    format!("{} ({why})", label_set(&s.labels)),
+                );
+            }
+        }
+    }
+    for name in &x.no_label {
+        if let Some(s) = r.series.iter().find(|s| s.labels.contains_key(name)) {
+            return Eval::fail(format!("no series with label {name}"), label_set(&s.labels));
+        }
+    }
+    Eval::pass("the expected result", summary)
+}
+
+fn summarize(r: &QueryResult) -> String {
+    let n = r.series.len();
+    let shown: Vec<String> = r
+        .series
+        .iter()
+        .take(3)
+        .map(|s| format!("{} {}", label_set(&s.labels), fmt_num(s.value)))
+        .collect();
+    match n {
+        0 => "no series".to_string(),
+        1..=3 => shown.join("; "),
+        _ => format!("{n} series, e.g. {}", shown.join("; ")),
+    }
+}
+
+fn key_of(labels: &BTreeMap<String, String>, on: Option<&Vec<String>>) -> String {
+    match on {
+        Some(keys) => keys
+            .iter()
+            .map(|k| format!("{k}={}", labels.get(k).map_or("", String::as_str)))
+            .collect::<Vec<_>>()
+            .join(","),
+        None => label_set(labels),
+    }
+}
+
+/// Compares a result with a reference query's result, series by series.
+async fn equals_reference(ctx: &Ctx, server: &str, got: &QueryResult, eq: &EqualsExpr) -> Eval {
+    let reference = match query(ctx, server, &eq.expr, None).await {
+        Ok(r) => r,
+        Err(e) => return Eval::fail("the reference query to run", format!("reference failed: {e}")),
+    };
+    compare_results(got, &reference, eq)
+}
+
+/// Whether two results hold the same series with values within the tolerance.
+pub fn compare_results(got: &QueryResult, reference: &QueryResult, eq: &EqualsExpr) -> Eval {
+    let tol = eq.tolerance.clone().unwrap_or(Approx {
+        value: None,
+        rel: Some(1e-6),
+        abs: Some(1e-9),
+    });
+    let on = eq.match_on.as_ref();
+    let want: BTreeMap<String, f64> = reference
+        .series
+        .iter()
+        .map(|s| (key_of(&s.labels, on), s.value))
+        .collect();
+    let have: BTreeMap<String, f64> = got
+        .series
+        .iter()
+        .map(|s| (key_of(&s.labels, on), s.value))
+        .collect();
+    let missing: Vec<&String> = want.keys().filter(|k| !have.contains_key(*k)).collect();
+    let extra: Vec<&String> = have.keys().filter(|k| !want.contains_key(*k)).collect();
+    if !missing.is_empty() || !extra.is_empty() {
+        let mut e = Eval::fail(
+            format!("the same {} series as the reference", want.len()),
+            format!(
+                "{} series, {} missing, {} unexpected",
+                have.len(),
+                missing.len(),
+                extra.len()
+            ),
+        );
+        if let Some(m) = missing.first() {
+            e = e.with_detail(format!("missing series like {m}"));
+        }
+        if let Some(x) = extra.first() {
+            e = e.with_detail(format!(
+                "unexpected series like {x} (check which labels your aggregation keeps)"
+            ));
+        }
+        return e;
+    }
+    for (k, w) in &want {
+        let h = have[k];
+        if approx_check(h, *w, &tol).is_err() {
+            return Eval::fail(
+                "values equal to the reference query's",
+                format!("{k} = {} differs from the reference", fmt_num(h)),
+            );
+        }
+    }
+    Eval::pass(
+        "the same result as the reference",
+        format!("{} series match", want.len()),
+    )
+}
+
+/// What a parsed PromQL expression contains.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct AstFacts {
+    /// Function names, in order of appearance.
+    pub functions: Vec<String>,
+    /// Aggregation operators.
+    pub aggregations: Vec<String>,
+    /// Selected metric names.
+    pub metrics: Vec<String>,
+    /// (function, range in seconds) for range selectors passed to functions.
+    pub ranges: Vec<(String, f64)>,
+    /// Whether a subquery appears.
+    pub subquery: bool,
+}
+
+/// Walks an expression and collects its facts.
+pub fn ast_facts(expr: &Expr) -> AstFacts {
+    let mut f = AstFacts::default();
+    walk(expr, None, &mut f);
+    f
+}
+
+fn walk(e: &Expr, func: Option<&str>, f: &mut AstFacts) {
+    match e {
+        Expr::Aggregate(a) => {
+            f.aggregations.push(a.op.to_string().to_lowercase());
+            walk(&a.expr, None, f);
+            if let Some(p) = &a.param {
+                walk(p, None, f);
+            }
+        }
+        Expr::Unary(u) => walk(&u.expr, None, f),
+        Expr::Binary(b) => {
+            walk(&b.lhs, None, f);
+            walk(&b.rhs, None, f);
+        }
+        Expr::Paren(p) => walk(&p.expr, func, f),
+        Expr::Subquery(s) => {
+            f.subquery = true;
+            if let Some(name) = func {
+                f.ranges.push((name.to_string(), s.range.as_secs_f64()));
+            }
+            walk(&s.expr, None, f);
+        }
+        Expr::VectorSelector(v) => {
+            if let Some(n) = selector_name(v) {
+                f.metrics.push(n);
+            }
+        }
+        Expr::MatrixSelector(m) => {
+            if let Some(n) = selector_name(&m.vs) {
+                f.metrics.push(n);
+            }
+            if let Some(name) = func {
+                f.ranges.push((name.to_string(), m.range.as_secs_f64()));
+            }
+        }
+        Expr::Call(c) => {
+            f.functions.push(c.func.name.to_string());
+            for a in &c.args.args {
+                walk(a, Some(c.func.name), f);
+            }
+        }
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
+}
+
+fn selector_name(v: &promql_parser::parser::VectorSelector) -> Option<String> {
+    v.name.clone().or_else(|| {
+        v.matchers
+            .matchers
+            .iter()
+            .find(|m| m.name == "__name__")
+            .map(|m| m.value.clone())
+    })
+}
+
+/// Checks structural rules on a query's text.
+pub fn ast_check(expr: &str, rules: &AstRules) -> Eval {
+    let parsed = match parser::parse(expr) {
+        Ok(p) => p,
+        Err(e) => return Eval::fail("a query that parses", format!("parse error: {}", trim(&e, 200))),
+    };
+    let f = ast_facts(&parsed);
+    for func in &rules.require_functions {
+        if !f.functions.iter().any(|x| x == func) {
+            return Eval::fail(
+                format!("the query to use {func}()"),
+                format!("it uses {}", list_or_none(&f.functions)),
+            );
+        }
+    }
+    for func in &rules.forbid_functions {
+        if f.functions.iter().any(|x| x == func) {
+            return Eval::fail(format!("no {func}()"), format!("the query uses {func}()"));
+        }
+    }
+    for agg in &rules.require_aggregations {
+        if !f.aggregations.iter().any(|x| x == agg) {
+            return Eval::fail(
+                format!("an aggregation with {agg}"),
+                format!("it aggregates with {}", list_or_none(&f.aggregations)),
+            );
+        }
+    }
+    for m in &rules.require_metrics {
+        if !f.metrics.iter().any(|x| x == m) {
+            return Eval::fail(
+                format!("the query to select {m}"),
+                format!("it selects {}", list_or_none(&f.metrics)),
+            );
+        }
+    }
+    if let Some(min) = rules.min_range
+        && let Some((func, r)) = f.ranges.iter().find(|(_, r)| *r < min.secs())
+    {
+        return Eval::fail(
+            format!("every range passed to a function ≥ {min}"),
+            format!("{func}() gets a {}s range", fmt_num(*r)),
+        );
+    }
+    if rules.forbid_subquery && f.subquery {
+        return Eval::fail("no subquery", "the query uses a subquery");
+    }
+    Eval::pass("the required query structure", "structure ok")
+}
+
+fn list_or_none(v: &[String]) -> String {
+    if v.is_empty() {
+        "none".to_string()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// `targets:`
+pub async fn targets(ctx: &Ctx, c: &TargetsCheck) -> Eval {
+    let v = match ctx.get_json(&c.server, "/api/v1/targets?state=any").await {
+        Ok(v) => v,
+        Err(e) => return Eval::fail("the targets of Prometheus", e),
+    };
+    judge_targets(&v, c)
+}
+
+/// Judges a `/api/v1/targets` response.
+pub fn judge_targets(v: &Value, c: &TargetsCheck) -> Eval {
+    let data = v.get("data").cloned().unwrap_or(Value::Null);
+    let active: Vec<&Value> = data
+        .get("activeTargets")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    let selected: Vec<&Value> = active
+        .into_iter()
+        .filter(|t| {
+            c.pool
+                .as_ref()
+                .is_none_or(|p| t.get("scrapePool").and_then(Value::as_str) == Some(p))
+        })
+        .filter(|t| {
+            c.labels
+                .iter()
+                .all(|(k, cmp)| cmp.check(t.get("labels").and_then(|l| l.get(k))).is_ok())
+        })
+        .collect();
+    let pool = c
+        .pool
+        .clone()
+        .map_or_else(|| "any pool".to_string(), |p| format!("pool `{p}`"));
+    let describe = |t: &Value| {
+        let inst = t
+            .pointer("/labels/instance")
+            .and_then(Value::as_str)
+            .unwrap_or("?");
+        let health = t.get("health").and_then(Value::as_str).unwrap_or("?");
+        let err = t.get("lastError").and_then(Value::as_str).unwrap_or("");
+        if err.is_empty() {
+            format!("{inst} health={health}")
+        } else {
+            format!("{inst} health={health} lastError={err:?}")
+        }
+    };
+    let x = &c.expect;
+    let active_cmp = x.active.clone().unwrap_or_else(|| Cmp::ge(1.0));
+    if let Err(why) = active_cmp.check(Some(&Value::from(selected.len()))) {
+        let pools: Vec<String> = data
+            .get("activeTargets")
+            .and_then(Value::as_array)
+            .map(|a| {
+                let mut p: Vec<String> = a
+                    .iter()
+                    .filter_map(|t| t.get("scrapePool").and_then(Value::as_str))
+                    .map(str::to_string)
+                    .collect();
+                p.dedup();
+                p
+            })
+            .unwrap_or_default();
+        let e = Eval::fail(
+            format!("{} active targets in {pool}", active_cmp.describe()),
+            format!("{} ({why})", selected.len()),
+        )
+        .with_detail(format!(
+            "scrape pools Prometheus has now: {}",
+            list_or_none(&pools)
+        ));
+        let pool_missing = c.pool.as_ref().is_some_and(|p| !pools.contains(p));
+        let e = if pool_missing { e.settled() } else { e };
+        return e;
+    }
+    if let Some(d) = &x.dropped {
+        let n = c
+            .pool
+            .as_ref()
+            .and_then(|p| data.get("droppedTargetCounts").and_then(|m| m.get(p)))
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        if let Err(why) = d.check(Some(&Value::from(n))) {
+            return Eval::fail(
+                format!("{} dropped targets in {pool}", d.describe()),
+                format!("{n} ({why})"),
+            );
+        }
+    }
+    let per_target: [(&str, &Option<Cmp>); 5] = [
+        ("health", &x.health),
+        ("scrapeInterval", &x.scrape_interval),
+        ("scrapeTimeout", &x.scrape_timeout),
+        ("scrapeUrl", &x.scrape_url),
+        ("lastError", &x.last_error),
+    ];
+    for (field, cmp) in per_target {
+        let Some(cmp) = cmp else { continue };
+        let bad: Vec<String> = selected
+            .iter()
+            .filter(|t| cmp.check(t.get(field)).is_err())
+            .map(|t| {
+                format!(
+                    "{} {field}={}",
+                    describe(t),
+                    t.get(field).map_or_else(|| "none".into(), show)
+                )
+            })
+            .collect();
+        if !bad.is_empty() {
+            let mut e = Eval::fail(
+                format!("{field} {} on every target of {pool}", cmp.describe()),
+                bad[0].clone(),
+            );
+            for b in bad.iter().skip(1).take(4) {
+                e = e.with_detail(b.clone());
+            }
+            return e;
+        }
+    }
+    for (label, cmp) in &x.labels {
+        if let Some(t) = selected
+            .iter()
+            .find(|t| cmp.check(t.get("labels").and_then(|l| l.get(label))).is_err())
+        {
+            return Eval::fail(
+                format!("label {label} {} on every target of {pool}", cmp.describe()),
+                format!(
+                    "{} has {label}={}",
+                    describe(t),
+                    t.pointer(&format!("/labels/{label}"))
+                        .map_or_else(|| "none".into(), show)
+                ),
+            );
+        }
+    }
+    let shown: Vec<String> = selected.iter().take(4).map(|t| describe(t)).collect();
+    Eval::pass(format!("targets of {pool}"), shown.join("; "))
+}
+
+/// `rule:`
+pub async fn rule(ctx: &Ctx, c: &RuleCheck) -> Eval {
+    let v = match ctx.get_json(&c.server, "/api/v1/rules").await {
+        Ok(v) => v,
+        Err(e) => return Eval::fail("the rules of Prometheus", e),
+    };
+    let mut rules: Vec<(Value, Value)> = Vec::new();
+    for g in v
+        .pointer("/data/groups")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+    {
+        for r in g
+            .get("rules")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+        {
+            rules.push((g.clone(), r));
+        }
+    }
+    let all_names: Vec<String> = rules
+        .iter()
+        .filter_map(|(_, r)| r.get("name").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    let s = &c.select;
+    let mut selected: Vec<&(Value, Value)> = rules
+        .iter()
+        .filter(|(_, r)| {
+            s.rule_type
+                .as_ref()
+                .is_none_or(|t| r.get("type").and_then(Value::as_str) == Some(t.as_str()))
+        })
+        .filter(|(_, r)| s.name.as_ref().is_none_or(|n| n.check(r.get("name")).is_ok()))
+        .filter(|(g, _)| s.group.as_ref().is_none_or(|n| n.check(g.get("name")).is_ok()))
+        .collect();
+    if let Some(eq) = &s.equivalent_to {
+        let reference = match query(ctx, &c.server, &eq.expr, None).await {
+            Ok(r) => r,
+            Err(e) => return Eval::fail("the reference query to run", format!("reference failed: {e}")),
+        };
+        let mut kept = Vec::new();
+        for r in selected {
+            let q = r.1.get("query").and_then(Value::as_str).unwrap_or("");
+            if let Ok(res) = query(ctx, &c.server, q, None).await
+                && !res.series.is_empty()
+                && compare_results(&res, &reference, eq).pass
+            {
+                kept.push(r);
+            }
+        }
+        selected = kept;
+    }
+    let what = describe_select(c);
+    let x = &c.expect;
+    let count = x.count.clone().unwrap_or_else(|| Cmp::ge(1.0));
+    if let Err(why) = count.check(Some(&Value::from(selected.len()))) {
+        return Eval::fail(
+            format!("{} {what}", count.describe()),
+            format!("{} ({why})", selected.len()),
+        )
+        .with_detail(format!("loaded rules: {}", list_or_none(&all_names)));
+    }
+    for (g, r) in &selected {
+        let name = r.get("name").and_then(Value::as_str).unwrap_or("?");
+        let checks: [(&str, &Option<Cmp>, Option<Value>); 5] = [
+            ("health", &x.health, r.get("health").cloned()),
+            ("for", &x.for_secs, r.get("duration").cloned()),
+            (
+                "keep_firing_for",
+                &x.keep_firing_for,
+                r.get("keepFiringFor").cloned(),
+            ),
+            ("interval", &x.interval, g.get("interval").cloned()),
+            ("lastError", &None, None),
+        ];
+        for (field, cmp, got) in checks {
+            let Some(cmp) = cmp else { continue };
+            let got = normalize_duration_cmp(field, cmp, got);
+            if let Err(why) = cmp.check(got.as_ref()) {
+                let mut e = Eval::fail(
+                    format!("{name}: {field} {}", cmp.describe()),
+                    format!(
+                        "{field} is {} ({why})",
+                        got.as_ref().map_or_else(|| "unset".into(), show)
+                    ),
+                );
+                if let Some(err) = r
+                    .get("lastError")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                {
+                    e = e.with_detail(format!("rule error: {err}"));
+                }
+                return e;
+            }
+        }
+        for (kind, map) in [("labels", &x.labels), ("annotations", &x.annotations)] {
+            for (k, cmp) in map {
+                let got = r.get(kind).and_then(|m| m.get(k));
+                if let Err(why) = cmp.check(got) {
+                    return Eval::fail(
+                        format!("{name}: {kind}.{k} {}", cmp.describe()),
+                        format!(
+                            "{kind}.{k} is {} ({why})",
+                            got.map_or_else(|| "unset".into(), show)
+                        ),
+                    );
+                }
+            }
+        }
+        let q = r.get("query").and_then(Value::as_str).unwrap_or("");
+        if let Some(rules) = &x.ast {
+            let e = ast_check(q, rules);
+            if !e.pass {
+                return Eval::fail(format!("{name}: {}", e.expected), e.observed);
+            }
+        }
+        if let Some(cmp) = &x.evaluates {
+            match query(ctx, &c.server, q, None).await {
+                Ok(res) => {
+                    if let Err(why) = cmp.check(Some(&Value::from(res.series.len()))) {
+                        return Eval::fail(
+                            format!("{name}'s query to return {} series", cmp.describe()),
+                            format!("{} series ({why})", res.series.len()),
+                        )
+                        .with_detail(format!("query: {}", trim(q, 160)));
+                    }
+                }
+                Err(e) => return Eval::fail(format!("{name}'s query to run"), e),
+            }
+        }
+    }
+    let names: Vec<&str> = selected
+        .iter()
+        .filter_map(|(_, r)| r.get("name").and_then(Value::as_str))
+        .collect();
+    Eval::pass(what, names.join(", "))
+}
+
+fn describe_select(c: &RuleCheck) -> String {
+    let mut s = match c.select.rule_type.as_deref() {
+        Some("alerting") => "alerting rules".to_string(),
+        Some("recording") => "recording rules".to_string(),
+        _ => "rules".to_string(),
+    };
+    if let Some(n) = &c.select.name {
+        s.push_str(&format!(" named {}", n.describe()));
+    }
+    if let Some(g) = &c.select.group {
+        s.push_str(&format!(" in group {}", g.describe()));
+    }
+    if c.select.equivalent_to.is_some() {
+        s.push_str(" computing the expected result");
+    }
+    s
+}
+
+/// `for`/`keep_firing_for` comparators may be written as durations (`20s`): compare seconds.
+fn normalize_duration_cmp(field: &str, _cmp: &Cmp, got: Option<Value>) -> Option<Value> {
+    if field == "for" || field == "keep_firing_for" || field == "interval" {
+        return got.map(|v| Value::from(as_number(&v).unwrap_or(0.0)));
+    }
+    got
+}
+
+/// `status:`
+pub async fn status(ctx: &Ctx, c: &StatusCheck) -> Eval {
+    let (path, yaml_field) = match c.endpoint.as_str() {
+        "config" => ("/api/v1/status/config", Some("/data/yaml")),
+        "flags" => ("/api/v1/status/flags", None),
+        "runtimeinfo" => ("/api/v1/status/runtimeinfo", None),
+        "buildinfo" => ("/api/v1/status/buildinfo", None),
+        "tsdb" => ("/api/v1/status/tsdb", None),
+        "alertmanagers" => ("/api/v1/alertmanagers", None),
+        "am_status" => ("/api/v2/status", None),
+        "am_config" => ("/api/v2/status", Some("/config/original")),
+        other => {
+            return Eval::fail(
+                "a known endpoint",
+                format!(
+                    "unknown status endpoint `{other}` (config, flags, runtimeinfo, buildinfo, tsdb, alertmanagers, am_status, am_config)"
+                ),
+            );
+        }
+    };
+    let v = match ctx.get_json(&c.server, path).await {
+        Ok(v) => v,
+        Err(e) => return Eval::fail(format!("{} {}", c.server, c.endpoint), e),
+    };
+    let doc = match yaml_field {
+        Some(ptr) => {
+            let text = v.pointer(ptr).and_then(Value::as_str).unwrap_or("");
+            match serde_yaml::from_str::<Value>(text) {
+                Ok(d) => d,
+                Err(e) => return Eval::fail("a YAML document", format!("cannot parse {}: {e}", c.endpoint)),
+            }
+        }
+        None if c.endpoint.starts_with("am_") => v,
+        None => v.get("data").cloned().unwrap_or(Value::Null),
+    };
+    judge_paths(&doc, &c.expect, &format!("{} {}", c.server, c.endpoint))
+}
+
+/// Evaluates JMESPath expectations against a JSON document.
+pub fn judge_paths(doc: &Value, expects: &[super::spec::PathExpect], what: &str) -> Eval {
+    let mut seen = Vec::new();
+    for pe in expects {
+        let got = match jmes(doc, &pe.path) {
+            Ok(g) => g,
+            Err(e) => return Eval::fail(format!("a valid path {}", pe.path), e),
+        };
+        let shown = got.as_ref().map_or_else(|| "absent".to_string(), show);
+        if let Err(why) = pe.expect.check(got.as_ref()) {
+            return Eval::fail(
+                format!("{what}: {} {}", pe.path, pe.expect.describe()),
+                format!("{} is {shown} ({why})", pe.path),
+            );
+        }
+        seen.push(format!("{}={shown}", pe.path));
+    }
+    Eval::pass(what.to_string(), seen.join(", "))
+}
+
+/// Evaluates a JMESPath expression; `None` when it yields null.
+pub fn jmes(doc: &Value, path: &str) -> Result<Option<Value>, String> {
+    let expr = jmespath::compile(path).map_err(|e| format!("bad JMESPath `{path}`: {e}"))?;
+    let data = jmespath::Variable::from_json(&doc.to_string()).map_err(|e| e.to_string())?;
+    let out = expr.search(data).map_err(|e| format!("JMESPath `{path}`: {e}"))?;
+    let v: Value = serde_json::to_value(&*out).map_err(|e| e.to_string())?;
+    Ok(if v.is_null() { None } else { Some(v) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::spec::PromqlExpect;
+    use serde_json::json;
+
+    fn vector(series: &[(&str, f64)]) -> QueryResult {
+        QueryResult {
+            result_type: "vector".into(),
+            series: series
+                .iter()
+                .map(|(inst, v)| Series {
+                    labels: [("instance".to_string(), inst.to_string())].into_iter().collect(),
+                    value: *v,
+                })
+                .collect(),
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn parses_vector_and_scalar() {
+        let v = json!({"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"node"},"value":[1.0,"1"]}]},"infos":["metric might not be a counter"]});
+        let r = parse_query_data(&v).unwrap();
+        assert_eq!(r.series[0].value, 1.0);
+        assert_eq!(r.notes.len(), 1);
+        let v = json!({"status":"success","data":{"resultType":"scalar","result":[1.0,"NaN"]}});
+        assert!(parse_query_data(&v).unwrap().series[0].value.is_nan());
+    }
+
+    #[test]
+    fn judges_series_values_and_labels() {
+        let x: PromqlExpect =
+            serde_yaml::from_str("{series: 2, value: {ge: 1}, labels: {instance: {regex: '^n'}}}").unwrap();
+        assert!(judge_result(&vector(&[("n1", 1.0), ("n2", 2.0)]), &x).pass);
+        let e = judge_result(&vector(&[("n1", 1.0), ("n2", 0.0)]), &x);
+        assert!(!e.pass && e.observed.contains("n2"), "{e:?}");
+        let e = judge_result(&vector(&[("n1", 1.0)]), &x);
+        assert!(!e.pass && e.observed.starts_with("1 series"), "{e:?}");
+        let e = judge_result(&vector(&[]), &PromqlExpect::default());
+        assert!(!e.pass, "empty results fail by default");
+    }
+
+    #[test]
+    fn reference_comparison_matches_series_and_values() {
+        let eq: EqualsExpr = serde_yaml::from_str("{expr: x, tolerance: {rel: 0.05}}").unwrap();
+        assert!(compare_results(&vector(&[("a", 1.0)]), &vector(&[("a", 1.04)]), &eq).pass);
+        assert!(!compare_results(&vector(&[("a", 1.0)]), &vector(&[("a", 1.2)]), &eq).pass);
+        let e = compare_results(&vector(&[("a", 1.0)]), &vector(&[("b", 1.0)]), &eq);
+        assert!(!e.pass && e.observed.contains("1 missing"), "{e:?}");
+    }
+
+    #[test]
+    fn ast_rules_grade_structure_not_spelling() {
+        let rules: AstRules = serde_yaml::from_str("{require_functions: [rate], forbid_functions: [irate], min_range: 20s, require_aggregations: [sum]}").unwrap();
+        assert!(ast_check("sum by (job) (rate(x_total[1m]))", &rules).pass);
+        assert!(
+            ast_check("sum(rate(x_total[30s])) by (job)", &rules).pass,
+            "equivalent spelling"
+        );
+        let e = ast_check("sum(irate(x_total[1m]))", &rules);
+        assert!(!e.pass, "{e:?}");
+        let e = ast_check("sum(rate(x_total[10s]))", &rules);
+        assert!(!e.pass && e.observed.contains("10s"), "{e:?}");
+        assert!(!ast_check("sum(rate(x_total[1m]", &rules).pass);
+    }
+
+    #[test]
+    fn targets_are_judged_per_pool() {
+        let v = json!({"data":{"activeTargets":[
+            {"scrapePool":"node","labels":{"instance":"node-exporter:9100","job":"node"},"health":"up","lastError":"","scrapeInterval":"5s"},
+            {"scrapePool":"demo","labels":{"instance":"demo-1:8080","job":"demo"},"health":"down","lastError":"connection refused","scrapeInterval":"5s"}
+        ],"droppedTargetCounts":{"node":0}}});
+        let c: TargetsCheck = serde_yaml::from_str("{pool: node, expect: {active: 1, health: up}}").unwrap();
+        assert!(judge_targets(&v, &c).pass);
+        let c: TargetsCheck = serde_yaml::from_str("{pool: demo, expect: {health: up}}").unwrap();
+        let e = judge_targets(&v, &c);
+        assert!(!e.pass && e.observed.contains("connection refused"), "{e:?}");
+        let c: TargetsCheck = serde_yaml::from_str("{pool: nope}").unwrap();
+        let e = judge_targets(&v, &c);
+        assert!(!e.pass && e.detail[0].contains("node, demo"), "{e:?}");
+    }
+
+    #[test]
+    fn jmespath_paths() {
+        let doc = json!({"global": {"scrape_interval": "10s"}, "scrape_configs": [{"job_name": "a"}]});
+        assert_eq!(jmes(&doc, "global.scrape_interval").unwrap(), Some(json!("10s")));
+        assert_eq!(jmes(&doc, "global.nope").unwrap(), None);
+        assert_eq!(
+            jmes(&doc, "scrape_configs[*].job_name").unwrap(),
+            Some(json!(["a"]))
+        );
+    }
+}

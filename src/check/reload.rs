@@ -1,0 +1,202 @@
+//! Reload before grading: when the workspace changed since promlab last applied it, POST
+//! each reloadable service's reload path; confirm it took; a failed reload becomes the first
+//! failure, quoting the server's own error, and blocks every other check.
+
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{Ctx, Eval, Outcome, Status, trim};
+
+/// Hash of every workspace file (names and contents), `.promlab` excluded.
+pub fn workspace_hash(dir: &Path) -> u64 {
+    let mut files = Vec::new();
+    collect(dir, dir, &mut files);
+    files.sort();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for (rel, bytes) in files {
+        rel.hash(&mut h);
+        bytes.hash(&mut h);
+    }
+    h.finish()
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let p = e.path();
+        if e.file_name().to_string_lossy().starts_with(".promlab") {
+            continue;
+        }
+        if p.is_dir() {
+            collect(root, &p, out);
+        } else if let Ok(b) = std::fs::read(&p) {
+            out.push((p.strip_prefix(root).unwrap_or(&p).display().to_string(), b));
+        }
+    }
+}
+
+fn applied_path(ws: &Path) -> std::path::PathBuf {
+    ws.join(".promlab").join("applied.json")
+}
+
+/// What promlab last applied to a service: the workspace hash and when.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+struct Applied {
+    hash: u64,
+    at: f64,
+}
+
+fn read_applied(ws: &Path) -> BTreeMap<String, Applied> {
+    std::fs::read_to_string(applied_path(ws))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+fn write_applied(ws: &Path, m: &BTreeMap<String, Applied>) {
+    let p = applied_path(ws);
+    if let Some(d) = p.parent() {
+        let _ = std::fs::create_dir_all(d);
+    }
+    if let Ok(t) = serde_json::to_string(m) {
+        let _ = std::fs::write(p, t);
+    }
+}
+
+/// Reloads what needs reloading. Returns failing outcomes (empty when all is applied) and
+/// the unix time of the newest change applied (checks' `within` counts from it).
+pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
+    let mut applied = read_applied(&ctx.workspace);
+    let mut failures = Vec::new();
+    for (name, svc) in &ctx.services {
+        let Some(reload_path) = &svc.reload else { continue };
+        if !svc.running {
+            failures.push(failure(
+                name,
+                format!("{name} is not running"),
+                vec![format!("`promlab logs {name}` shows why; fix the file it complains about, then run `promlab up {} --fresh`", ctx.lab.id())],
+            ));
+            continue;
+        }
+        let key = format!("{name}@{}", svc.id);
+        let hash = svc.binds.iter().fold(0u64, |h, b| {
+            h.rotate_left(7) ^ workspace_hash(&ctx.workspace.join(b))
+        });
+        let confirmed_ok = confirm(ctx, name, &svc.role).await;
+        if !force && applied.get(&key).is_some_and(|a| a.hash == hash) && confirmed_ok != Some(false) {
+            continue;
+        }
+        let Ok(base) = ctx.url(name) else { continue };
+        let url = format!("{base}{reload_path}");
+        match ctx.client.post(&url).send().await {
+            Ok(r) if r.status().is_success() => {
+                if confirm(ctx, name, &svc.role).await == Some(false) {
+                    failures.push(failure(
+                        name,
+                        format!("{name} reports its last reload failed"),
+                        vec![],
+                    ));
+                } else {
+                    applied.insert(
+                        key,
+                        Applied {
+                            hash,
+                            at: super::now_unix(),
+                        },
+                    );
+                }
+            }
+            Ok(r) => {
+                let status = r.status();
+                let body = r.text().await.unwrap_or_default();
+                let mut detail = vec![format!("{name} answered {status}")];
+                if status.as_u16() == 403 {
+                    detail.push(
+                        "the server runs without --web.enable-lifecycle, so promlab cannot reload it"
+                            .to_string(),
+                    );
+                }
+                failures.push(failure(name, trim(&body, 400), detail));
+            }
+            Err(e) => failures.push(failure(
+                name,
+                format!("cannot reach {name}: {}", crate::http::describe(&e)),
+                vec![],
+            )),
+        }
+    }
+    write_applied(&ctx.workspace, &applied);
+    let newest = applied
+        .iter()
+        .filter(|(k, _)| ctx.services.values().any(|s| k.ends_with(&format!("@{}", s.id))))
+        .map(|(_, a)| a.at)
+        .fold(0.0, f64::max);
+    (failures, newest)
+}
+
+/// Whether the server says its last reload succeeded (`None` when it cannot tell).
+async fn confirm(ctx: &Ctx, name: &str, role: &str) -> Option<bool> {
+    match role {
+        "prometheus" => ctx
+            .get_json(name, "/api/v1/status/runtimeinfo")
+            .await
+            .ok()
+            .and_then(|v| v.pointer("/data/reloadConfigSuccess").and_then(Value::as_bool)),
+        "alertmanager" => {
+            let base = ctx.url(name).ok()?;
+            let r = ctx
+                .client
+                .get(format!("{base}/metrics"))
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await
+                .ok()?;
+            let text = r.text().await.ok()?;
+            text.lines()
+                .find(|l| l.starts_with("alertmanager_config_last_reload_successful "))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .map(|v| v == "1")
+        }
+        _ => None,
+    }
+}
+
+fn failure(service: &str, observed: String, detail: Vec<String>) -> Outcome {
+    let e = Eval {
+        pass: false,
+        expected: format!("{service} to load your configuration"),
+        observed,
+        detail,
+        settled: true,
+    };
+    Outcome {
+        id: format!("{service}-config-loads"),
+        title: format!("{service} accepts the workspace configuration"),
+        status: Status::Fail,
+        expected: e.expected,
+        observed: e.observed,
+        detail: e.detail,
+        hint: format!(
+            "fix the error above in your workspace file, save, and run `promlab check` again (nothing else is graded against a stale {service} configuration)"
+        ),
+        seconds: 0.0,
+    }
+}
+
+/// Records that freshly started services run the workspace as it is now (called by `up`),
+/// so the first `check` does not reload them and counts `within` from their start.
+pub fn record_started(ws: &Path, services: &[(String, String, Vec<String>)]) {
+    let mut applied = read_applied(ws);
+    let now = super::now_unix();
+    for (name, id, binds) in services {
+        let hash = binds
+            .iter()
+            .fold(0u64, |h, b| h.rotate_left(7) ^ workspace_hash(&ws.join(b)));
+        applied.insert(format!("{name}@{id}"), Applied { hash, at: now });
+    }
+    write_applied(ws, &applied);
+}

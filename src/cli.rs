@@ -1,0 +1,230 @@
+//! The command line, declared with clap derive; doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::lab::LabId;
+
+/// Learn Prometheus by doing: every roadmap topic is a live lab you fix and get graded on.
+#[derive(Debug, Parser)]
+#[command(name = "promlab", version, propagate_version = true, after_help = crate::exit::HELP_TABLE)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where workspaces live and which seed to use.
+#[derive(Debug, Clone, Args)]
+pub struct WorkspaceArgs {
+    /// The workspace folder (default: $PROMLAB_HOME/labs/ID, i.e. ~/promlab/labs/ID).
+    #[arg(long, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+}
+
+/// promlab's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The roadmap: every topic, whether it has a lab, and your progress.
+    List {
+        /// Only this section.
+        #[arg(long, value_name = "N")]
+        section: Vec<u16>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A lab's instructions, services and checks.
+    Show {
+        /// The lab id, e.g. 8.3.
+        id: LabId,
+    },
+    /// Start a lab's stack and prepare its workspace.
+    Up {
+        /// The lab id, e.g. 1.1.
+        id: LabId,
+        #[command(flatten)]
+        ws: WorkspaceArgs,
+        /// Seed for per-learner parameters (default: derived from your user name).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Remove a running copy of the lab first (your workspace is kept).
+        #[arg(long)]
+        fresh: bool,
+        /// Seconds to wait for every service to be ready.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
+    /// What promlab runs now: labs, services, state and URLs.
+    Status,
+    /// Grade your work against the live stack.
+    Check {
+        /// The lab (default: the only running one, or your current lab).
+        id: Option<LabId>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Also write a JUnit XML report.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+    },
+    /// Re-check every time you save a file in the workspace.
+    Watch {
+        /// The lab (default: the running one).
+        id: Option<LabId>,
+    },
+    /// The next hint for a lab.
+    Hint {
+        /// The lab (default: the running one).
+        id: Option<LabId>,
+    },
+    /// Back up your workspace, then apply the reference solution and check it.
+    Solve {
+        /// The lab (default: the running one).
+        id: Option<LabId>,
+    },
+    /// Back up your workspace, then restore the starter files.
+    Reset {
+        /// The lab (default: the running one).
+        id: Option<LabId>,
+        /// Reset every lab workspace under $PROMLAB_HOME.
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+    },
+    /// Show a service's container logs.
+    Logs {
+        /// The service, e.g. prometheus.
+        service: String,
+        /// The lab (default: the running one).
+        #[arg(long)]
+        lab: Option<LabId>,
+        /// Keep following.
+        #[arg(short, long)]
+        follow: bool,
+        /// Only the last N lines.
+        #[arg(long, value_name = "N")]
+        tail: Option<usize>,
+    },
+    /// Inject a fault into a demo service, or clear faults.
+    Fault {
+        /// `clear`, or the demo service (demo-1, …).
+        service: String,
+        /// errors, latency, down, cardinality, churn, counter-reset.
+        kind: Option<String>,
+        /// Share of failing requests (errors).
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Added latency, e.g. 300ms (latency).
+        #[arg(long)]
+        latency: Option<String>,
+        /// Clear the fault after this long, e.g. 2m.
+        #[arg(long)]
+        duration: Option<String>,
+        /// The lab (default: the running one).
+        #[arg(long)]
+        lab: Option<LabId>,
+    },
+    /// Remove everything promlab created for a lab: containers, network, volumes.
+    Down {
+        /// The lab (default: every running lab when only one runs).
+        id: Option<LabId>,
+        /// Every lab, including validate runs.
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+    },
+    /// Prove labs live: the starter fails, each near-miss fails, the solution passes.
+    Validate {
+        /// Labs to validate.
+        ids: Vec<LabId>,
+        /// Every lab.
+        #[arg(long)]
+        all: bool,
+        /// Every lab of these sections.
+        #[arg(long, value_name = "N")]
+        section: Vec<u16>,
+        /// Labs validated at once (default: number of cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Also write a JUnit XML report.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Print the results as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check every lab manifest, stack and images file without Docker.
+    Lint,
+    /// Preflight: Docker, API version, images, ports, disk.
+    Doctor,
+    /// Manage images.
+    Images {
+        /// What to do.
+        #[command(subcommand)]
+        action: ImagesAction,
+    },
+    /// Print shell completions.
+    Completions {
+        /// bash, zsh, fish, elvish, powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Run the built-in demo workload (used inside lab containers).
+    #[command(hide = true)]
+    Demo {
+        /// Listen address.
+        #[arg(long, default_value = "0.0.0.0:8080")]
+        listen: std::net::SocketAddr,
+        /// Instance name (demo-1, …).
+        #[arg(long, default_value = "demo-1")]
+        instance: String,
+        /// Seed for the traffic pattern.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Self-generated requests per second.
+        #[arg(long, default_value_t = 5.0)]
+        rps: f64,
+        /// Version reported by demo_build_info.
+        #[arg(long, default_value = "1.4.2")]
+        app_version: String,
+    },
+    /// Run the built-in webhook sink (used inside lab containers).
+    #[command(hide = true)]
+    Sink {
+        /// Listen address.
+        #[arg(long, default_value = "0.0.0.0:9099")]
+        listen: std::net::SocketAddr,
+    },
+}
+
+/// `promlab images …`
+#[derive(Debug, Subcommand)]
+pub enum ImagesAction {
+    /// Every image the labs use, and whether it is present.
+    List,
+    /// Pull every missing image (for workshops; needs a registry).
+    Pull,
+    /// Package this promlab binary into the demo and sink images (no registry needed).
+    BuildLocal {
+        /// Rebuild even when the image exists.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bad_lab_id_is_a_usage_error() {
+        let err = Cli::try_parse_from(["promlab", "up", "8.x"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("not a lab id"), "{err}");
+    }
+}

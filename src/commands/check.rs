@@ -1,0 +1,238 @@
+//! `check`, `watch`, `hint`, `solve` and `reset`: grading the learner's work and helping.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use indicatif::ProgressBar;
+
+use super::session::{Running, context, rendered_lab, running};
+use crate::check::{Report, reload, run_all};
+use crate::error::Error;
+use crate::exit;
+use crate::lab::{Catalog, LabId};
+use crate::progress::Progress;
+use crate::runtime::docker::Docker;
+use crate::workspace;
+
+/// Runs the grader once on a running lab: reload first, then every check.
+pub async fn grade(
+    docker: &Docker,
+    catalog: &Catalog,
+    run: &Running,
+    within_cap: Option<Duration>,
+    show_progress: bool,
+) -> Result<Report, Error> {
+    let lab = rendered_lab(catalog, run)?;
+    let mut ctx = context(docker, lab, run, within_cap);
+    let (pre, settled) = reload::apply(&ctx, false).await;
+    ctx.settled_since = settled;
+    let bar = if show_progress && std::io::stderr().is_terminal() {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    let progress = |id: &str, waited: Duration| {
+        bar.set_message(format!("waiting for {id} ({}s)", waited.as_secs()));
+        bar.tick();
+    };
+    let report = run_all(&ctx, pre, &progress).await;
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+/// Records progress after a check run.
+fn record(report: &Report) {
+    let mut p = Progress::load();
+    let entry = p.lab(report.lab);
+    entry.last_score = Some((report.passed, report.total));
+    if report.all_passed() && !entry.done {
+        entry.done = true;
+        entry.passed_at = Some(crate::check::now_unix() as u64);
+    }
+    p.current = Some(report.lab);
+    p.save();
+}
+
+/// `promlab check`.
+pub async fn check(id: Option<LabId>, json: bool, junit: Option<PathBuf>) -> Result<u8, Error> {
+    let catalog = Catalog::discover()?;
+    let docker = Docker::connect().await?;
+    let run = running(&docker, id).await?;
+    let report = grade(&docker, &catalog, &run, None, !json).await?;
+    record(&report);
+    if json {
+        println!("{}", crate::report::json(&report));
+    } else {
+        print!("{}", crate::report::human(&report));
+    }
+    if let Some(path) = junit {
+        let xml = crate::report::junit("promlab check", &[(report.lab.to_string(), &report)]);
+        std::fs::write(&path, xml).map_err(Error::io("write", &path))?;
+    }
+    Ok(if report.all_passed() {
+        exit::OK
+    } else {
+        exit::CHECKS_FAILED
+    })
+}
+
+/// `promlab watch`: re-check on every save.
+pub async fn watch(id: Option<LabId>) -> Result<u8, Error> {
+    use notify::{RecursiveMode, Watcher};
+    let catalog = Catalog::discover()?;
+    let docker = Docker::connect().await?;
+    let run = running(&docker, id).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if let Ok(ev) = res {
+            let relevant = ev.paths.iter().any(|p| {
+                !p.components()
+                    .any(|c| c.as_os_str().to_string_lossy().starts_with(".promlab"))
+            });
+            if relevant && !matches!(ev.kind, notify::EventKind::Access(_)) {
+                let _ = tx.send(());
+            }
+        }
+    })
+    .map_err(|e| Error::Other(format!("cannot watch {}: {e}", run.workspace.display())))?;
+    watcher
+        .watch(&run.workspace, RecursiveMode::Recursive)
+        .map_err(|e| Error::Other(format!("cannot watch {}: {e}", run.workspace.display())))?;
+    loop {
+        print!("\x1b[2J\x1b[H");
+        let report = grade(&docker, &catalog, &run, None, true).await?;
+        record(&report);
+        print!("{}", crate::report::human(&report));
+        println!(
+            "\nwatching {} — save a file to re-check, Ctrl-C to stop",
+            run.workspace.display()
+        );
+        tokio::select! {
+            got = rx.recv() => {
+                if got.is_none() { break; }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                while rx.try_recv().is_ok() {}
+            }
+            () = super::shutdown_signal() => break,
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// `promlab hint`.
+pub async fn hint(id: Option<LabId>) -> Result<u8, Error> {
+    let catalog = Catalog::discover()?;
+    let id = match id {
+        Some(id) => id,
+        None => {
+            let docker = Docker::connect().await?;
+            running(&docker, None).await?.lab
+        }
+    };
+    let lab = catalog.lab(id)?;
+    let mut p = Progress::load();
+    let entry = p.lab(id);
+    let hints = &lab.manifest.hints;
+    let n = entry.hints_shown.min(hints.len() - 1);
+    println!("hint {}/{} for lab {id}: {}", n + 1, hints.len(), hints[n]);
+    entry.hints_shown = (n + 1).min(hints.len());
+    if n + 1 == hints.len() {
+        println!(
+            "(that was the last hint; `promlab solve {id}` shows the reference solution, after backing up your work)"
+        );
+    }
+    p.save();
+    Ok(exit::OK)
+}
+
+/// Overlays the solution on the workspace and computes its live answers.
+pub async fn apply_solution(docker: &Docker, catalog: &Catalog, run: &Running) -> Result<(), Error> {
+    let lab = rendered_lab(catalog, run)?;
+    workspace::copy_tree(&lab.solution_dir(), &run.workspace)?;
+    if !lab.manifest.solution_answers.is_empty() {
+        let ctx = context(docker, lab.clone(), run, None);
+        let _ = reload::apply(&ctx, false).await;
+        let path = run.workspace.join("answers.yaml");
+        let mut doc: serde_yaml::Mapping = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| serde_yaml::from_str(&t).ok())
+            .unwrap_or_default();
+        for (key, truth) in &lab.manifest.solution_answers {
+            let mut value = Err(String::new());
+            for _ in 0..30 {
+                value = crate::check::workspace::truth(&ctx, truth).await;
+                if value.is_ok() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            let v = value.map_err(|e| Error::Other(format!("the solution cannot compute `{key}`: {e}")))?;
+            let yv: serde_yaml::Value = serde_yaml::to_value(&v).map_err(|e| Error::Other(e.to_string()))?;
+            doc.insert(serde_yaml::Value::String(key.clone()), yv);
+        }
+        let text = serde_yaml::to_string(&doc).map_err(|e| Error::Other(e.to_string()))?;
+        std::fs::write(&path, text).map_err(Error::io("write", &path))?;
+    }
+    workspace::open_up(&run.workspace)
+}
+
+/// `promlab solve`.
+pub async fn solve(id: Option<LabId>) -> Result<u8, Error> {
+    let catalog = Catalog::discover()?;
+    let docker = Docker::connect().await?;
+    let run = running(&docker, id).await?;
+    if let Some(b) = workspace::backup(run.lab, &run.workspace)? {
+        println!("backed up your workspace to {}", b.display());
+    }
+    apply_solution(&docker, &catalog, &run).await?;
+    println!(
+        "applied the reference solution of lab {} (see SOLUTION.md in the workspace)",
+        run.lab
+    );
+    let report = grade(&docker, &catalog, &run, None, true).await?;
+    print!("{}", crate::report::human(&report));
+    Ok(if report.all_passed() {
+        exit::OK
+    } else {
+        exit::CHECKS_FAILED
+    })
+}
+
+/// `promlab reset`.
+pub async fn reset(id: Option<LabId>, all: bool) -> Result<u8, Error> {
+    let catalog = Catalog::discover()?;
+    let targets: Vec<(LabId, PathBuf)> = if all {
+        catalog
+            .dirs
+            .keys()
+            .map(|id| (*id, workspace::default_dir(*id)))
+            .filter(|(_, d)| d.exists())
+            .collect()
+    } else {
+        let id = match id {
+            Some(id) => id,
+            None => {
+                let docker = Docker::connect().await?;
+                running(&docker, None).await?.lab
+            }
+        };
+        let dir = match Docker::connect().await {
+            Ok(d) => running(&d, Some(id))
+                .await
+                .map(|r| r.workspace)
+                .unwrap_or_else(|_| workspace::default_dir(id)),
+            Err(_) => workspace::default_dir(id),
+        };
+        vec![(id, dir)]
+    };
+    for (id, dir) in targets {
+        let lab = catalog.lab(id)?;
+        if let Some(b) = workspace::backup(id, &dir)? {
+            println!("lab {id}: backed up {} to {}", dir.display(), b.display());
+        }
+        workspace::restore_starter(&lab, &dir)?;
+        println!("lab {id}: restored the starter files in {}", dir.display());
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,186 @@
+//! `promlab lint`: every manifest, stack and images file checked without Docker, plus a
+//! coverage table per section.
+
+use std::collections::BTreeSet;
+
+use crate::check::spec::Kind;
+use crate::error::Error;
+use crate::exit;
+use crate::lab::{Catalog, Lab, LabError};
+use crate::stack::Stack;
+use crate::stack::images::ImageMap;
+
+/// Lints everything under a data root; returns the problems (empty = clean) and the labs.
+pub fn lint_root(catalog: &Catalog) -> (Vec<String>, Vec<Lab>) {
+    let mut problems: Vec<String> = Vec::new();
+    let images: Vec<ImageMap> = ["compose/images.yaml", "compose/images.local.yaml"]
+        .iter()
+        .filter_map(|f| match ImageMap::load(&catalog.root.join(f)) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                problems.push(e.to_string());
+                None
+            }
+        })
+        .collect();
+    let stacks_dir = catalog.root.join("compose/stacks");
+    if let Ok(rd) = std::fs::read_dir(&stacks_dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            match Stack::load(&p) {
+                Ok(s) => {
+                    for (name, svc) in &s.services {
+                        for m in &images {
+                            if m.resolve(&svc.image).is_none() {
+                                problems.push(format!(
+                                    "{}: service `{name}` uses image `{}`, which {} does not name",
+                                    p.display(),
+                                    svc.image,
+                                    m.source.display()
+                                ));
+                            }
+                        }
+                    }
+                }
+                Err(e) => problems.push(e.to_string()),
+            }
+        }
+    }
+    let (labs, errors) = catalog.all_labs();
+    problems.extend(errors.iter().map(LabError::to_string));
+    for lab in &labs {
+        problems.extend(lint_lab(catalog, lab));
+    }
+    (problems, labs)
+}
+
+/// Problems of one lab beyond what loading it checks.
+pub fn lint_lab(catalog: &Catalog, lab: &Lab) -> Vec<String> {
+    let mut out = Vec::new();
+    let path = lab.manifest_path();
+    let at = |needle: &str, msg: String| LabError::invalid(&path, &lab.text, needle, msg).to_string();
+    let stack_path = catalog.stack_path(&lab.manifest.stack);
+    let stack = match Stack::load(&stack_path) {
+        Ok(s) => s.merged(&lab.manifest.services),
+        Err(_) => {
+            out.push(at(
+                "stack:",
+                format!(
+                    "stack `{}` does not exist (compose/stacks/{}.yaml)",
+                    lab.manifest.stack, lab.manifest.stack
+                ),
+            ));
+            return out;
+        }
+    };
+    let services: BTreeSet<&str> = stack.services.keys().map(String::as_str).collect();
+    let mut queries: Vec<(String, String)> = Vec::new();
+    let mut check_service = |svc: &str, id: &str| {
+        if !services.contains(svc) {
+            out.push(at(
+                &format!("id: {id}"),
+                format!(
+                    "check `{id}` talks to service `{svc}`, which stack `{}` does not run",
+                    lab.manifest.stack
+                ),
+            ));
+        }
+    };
+    for c in &lab.manifest.checks {
+        match c.kind() {
+            Ok(Kind::Promql(p)) => {
+                check_service(&p.server, &c.id);
+                if let Some(e) = &p.expr {
+                    queries.push((c.id.clone(), e.clone()));
+                }
+                if let Some(eq) = &p.expect.equals_expr {
+                    queries.push((c.id.clone(), eq.expr.clone()));
+                }
+            }
+            Ok(Kind::Targets(t)) => check_service(&t.server, &c.id),
+            Ok(Kind::Rule(r)) => check_service(&r.server, &c.id),
+            Ok(Kind::Status(s)) => check_service(&s.server, &c.id),
+            Ok(Kind::Exec(e)) => check_service(&e.service, &c.id),
+            Ok(Kind::Http(h)) => check_service(&h.service, &c.id),
+            Ok(Kind::Container(h)) => check_service(&h.service, &c.id),
+            Ok(Kind::Answer(a)) => {
+                if let Some(q) = &a.truth.promql {
+                    queries.push((c.id.clone(), q.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+    for (key, t) in &lab.manifest.solution_answers {
+        if let Some(q) = &t.promql {
+            queries.push((format!("solution_answers.{key}"), q.clone()));
+        }
+    }
+    for (id, q) in queries {
+        if q.contains("{{") {
+            continue;
+        }
+        if let Err(e) = promql_parser::parser::parse(&q) {
+            out.push(at(
+                &format!("id: {id}"),
+                format!("`{id}`: PromQL does not parse: {}", crate::check::trim(&e, 160)),
+            ));
+        }
+    }
+    for (name, dir) in &lab.near_misses {
+        if std::fs::read_dir(dir)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(true)
+        {
+            out.push(format!("{}: near-miss `{name}` is empty", dir.display()));
+        }
+    }
+    out
+}
+
+/// `promlab lint`.
+pub fn lint() -> Result<u8, Error> {
+    let catalog = Catalog::discover()?;
+    let (problems, labs) = lint_root(&catalog);
+    for p in &problems {
+        eprintln!("{p}");
+    }
+    println!(
+        "{:<4} {:<44} {:>6} {:>8} {:>7} {:>8}",
+        "sec", "title", "topics", "offline", "online", "planned"
+    );
+    let (mut t_all, mut t_off, mut t_on) = (0, 0, 0);
+    for s in &catalog.roadmap.sections {
+        let in_sec: Vec<&Lab> = labs.iter().filter(|l| l.id().section == s.id).collect();
+        let online = in_sec.iter().filter(|l| l.is_online_only()).count();
+        let offline = in_sec.len() - online;
+        t_all += s.topics.len();
+        t_off += offline;
+        t_on += online;
+        println!(
+            "{:<4} {:<44} {:>6} {:>8} {:>7} {:>8}",
+            s.id,
+            crate::check::trim(&s.title, 44),
+            s.topics.len(),
+            offline,
+            online,
+            s.topics.len() - in_sec.len()
+        );
+    }
+    println!(
+        "{:<4} {:<44} {:>6} {:>8} {:>7} {:>8}",
+        "all",
+        "",
+        t_all,
+        t_off,
+        t_on,
+        t_all - t_off - t_on
+    );
+    if problems.is_empty() {
+        println!("lint: {} labs, no problems", labs.len());
+        Ok(exit::OK)
+    } else {
+        println!("lint: {} problems", problems.len());
+        Ok(exit::LAB_INVALID)
+    }
+}

@@ -1,0 +1,111 @@
+//! `list` (the roadmap with lab availability and progress) and `show` (one lab).
+
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::exit;
+use crate::lab::{Catalog, LabId};
+use crate::progress::Progress;
+
+/// One topic row.
+#[derive(Debug, Serialize)]
+struct Row {
+    id: LabId,
+    title: String,
+    lab: &'static str,
+    progress: &'static str,
+}
+
+/// `promlab list`.
+pub fn list(sections: &[u16], json: bool) -> Result<u8, Error> {
+    let catalog = Catalog::discover()?;
+    let progress = Progress::load();
+    let mut rows = Vec::new();
+    for (s, t) in catalog.roadmap.topics() {
+        if !sections.is_empty() && !sections.contains(&s.id) {
+            continue;
+        }
+        let lab = match catalog.dirs.contains_key(&t.id) {
+            false => "planned",
+            true => match catalog.lab(t.id) {
+                Ok(l) if l.is_online_only() => "online-only",
+                Ok(_) => "available",
+                Err(_) => "broken",
+            },
+        };
+        let p = progress.labs.get(&t.id);
+        let state = if progress.current == Some(t.id) && !p.is_some_and(|p| p.done) {
+            "current"
+        } else if p.is_some_and(|p| p.done) {
+            "done"
+        } else {
+            "pending"
+        };
+        rows.push((
+            s.id,
+            s.title.clone(),
+            Row {
+                id: t.id,
+                title: t.title.clone(),
+                lab,
+                progress: state,
+            },
+        ));
+    }
+    if rows.is_empty() {
+        return Err(Error::Usage(format!(
+            "the roadmap has no section {sections:?} (sections are 1–{})",
+            catalog.roadmap.sections.len()
+        )));
+    }
+    if json {
+        let out: Vec<&Row> = rows.iter().map(|r| &r.2).collect();
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return Ok(exit::OK);
+    }
+    let mut last = 0;
+    for (sid, stitle, r) in &rows {
+        if *sid != last {
+            println!("{sid}. {stitle}");
+            last = *sid;
+        }
+        let mark = match r.progress {
+            "done" => "✓",
+            "current" => "▶",
+            _ => " ",
+        };
+        println!("  {mark} {:6} {:45} {}", r.id.to_string(), r.title, r.lab);
+    }
+    let avail = rows.iter().filter(|r| r.2.lab == "available").count();
+    let online = rows.iter().filter(|r| r.2.lab == "online-only").count();
+    let done = rows.iter().filter(|r| r.2.progress == "done").count();
+    println!(
+        "\n{} topics: {avail} labs available offline, {online} online-only, {done} done",
+        rows.len()
+    );
+    Ok(exit::OK)
+}
+
+/// `promlab show ID`.
+pub fn show(id: LabId) -> Result<u8, Error> {
+    let catalog = Catalog::discover()?;
+    let lab = catalog.lab(id)?;
+    let readme = std::fs::read_to_string(lab.dir.join("README.md"))
+        .map_err(Error::io("read", lab.dir.join("README.md")))?;
+    println!("{}", readme.trim_end());
+    let stack =
+        crate::stack::Stack::load(&catalog.stack_path(&lab.manifest.stack))?.merged(&lab.manifest.services);
+    println!(
+        "\n---\nservices ({} stack): {}",
+        lab.manifest.stack,
+        stack.services.keys().cloned().collect::<Vec<_>>().join(", ")
+    );
+    println!("checks:");
+    for c in &lab.manifest.checks {
+        println!("  - {}: {}", c.id, c.title);
+    }
+    if let Some(why) = &lab.manifest.online_only {
+        println!("online-only: {why}");
+    }
+    Ok(exit::OK)
+}

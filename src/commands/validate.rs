@@ -1,0 +1,378 @@
+//! `promlab validate`: the live proof for each lab — the starter fails the checks it declares,
+//! every near-miss fails at least one check, the solution passes them all. One stack per lab,
+//! reused across phases (reload instead of recreate), labs run concurrently up to `--jobs`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde::Serialize;
+
+use super::check::{apply_solution, grade};
+use super::session::{Running, group};
+use super::up::{UpRequest, bring_up, plan_for};
+use crate::check::Report;
+use crate::error::Error;
+use crate::exit;
+use crate::lab::{Catalog, Lab, LabId};
+use crate::runtime::LABEL_PROJECT;
+use crate::runtime::docker::Docker;
+use crate::workspace;
+
+/// The result of one phase.
+#[derive(Debug, Clone, Serialize)]
+pub struct Phase {
+    /// `starter`, `near-miss:NAME`, `solution`.
+    pub name: String,
+    /// Whether the phase proved what it must.
+    pub ok: bool,
+    /// What went wrong.
+    pub problem: Option<String>,
+    /// The grader's report.
+    #[serde(skip)]
+    pub report: Option<Report>,
+}
+
+/// The result of validating one lab.
+#[derive(Debug, Clone, Serialize)]
+pub struct LabResult {
+    /// The lab.
+    pub lab: LabId,
+    /// `passed`, `failed` or `skipped`.
+    pub verdict: &'static str,
+    /// Why skipped or failed before phases.
+    pub note: Option<String>,
+    /// Phases in order.
+    pub phases: Vec<Phase>,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+/// Judges a starter report: every declared check must fail (or be blocked).
+pub fn judge_starter(lab: &Lab, r: &Report) -> Phase {
+    let failed = r.failed_ids();
+    let missing: Vec<&String> = lab
+        .manifest
+        .starter_fails
+        .iter()
+        .filter(|id| !failed.contains(&id.as_str()))
+        .collect();
+    let problem = if !missing.is_empty() {
+        Some(format!(
+            "the starter passes {} but starter_fails says it must fail",
+            missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        ))
+    } else if failed.is_empty() {
+        Some("the starter passes every check".to_string())
+    } else {
+        None
+    };
+    Phase {
+        name: "starter".into(),
+        ok: problem.is_none(),
+        problem,
+        report: Some(r.clone()),
+    }
+}
+
+/// Judges a near-miss report: at least one check must fail.
+pub fn judge_near_miss(name: &str, r: &Report) -> Phase {
+    let problem = r.all_passed().then(|| {
+        format!("near-miss `{name}` passes every check: the grader cannot tell it from the solution")
+    });
+    Phase {
+        name: format!("near-miss:{name}"),
+        ok: problem.is_none(),
+        problem,
+        report: Some(r.clone()),
+    }
+}
+
+/// Judges a solution report: every check must pass.
+pub fn judge_solution(r: &Report) -> Phase {
+    let failed = r.failed_ids();
+    let problem = (!failed.is_empty()).then(|| format!("the solution fails {}", failed.join(", ")));
+    Phase {
+        name: "solution".into(),
+        ok: problem.is_none(),
+        problem,
+        report: Some(r.clone()),
+    }
+}
+
+fn overlay(lab: &Lab, ws: &Path, over: Option<&Path>) -> Result<(), Error> {
+    workspace::restore_starter(lab, ws)?;
+    if let Some(o) = over {
+        workspace::copy_tree(o, ws)?;
+    }
+    workspace::open_up(ws)
+}
+
+async fn validate_lab(docker: &Docker, catalog: &Catalog, id: LabId, token: &str) -> LabResult {
+    let started = Instant::now();
+    let mut result = LabResult {
+        lab: id,
+        verdict: "failed",
+        note: None,
+        phases: Vec::new(),
+        seconds: 0.0,
+    };
+    let lab = match catalog.lab(id) {
+        Ok(l) => l,
+        Err(e) => {
+            result.note = Some(e.to_string());
+            return result;
+        }
+    };
+    if let Some(why) = &lab.manifest.online_only {
+        result.verdict = "skipped";
+        result.note = Some(format!("online-only: {why}"));
+        return result;
+    }
+    let tmp = match tempfile::Builder::new()
+        .prefix(&format!("promlab-validate-{id}-"))
+        .tempdir()
+    {
+        Ok(t) => t,
+        Err(e) => {
+            result.note = Some(format!("cannot create a temporary workspace: {e}"));
+            return result;
+        }
+    };
+    let ws: PathBuf = tmp.path().to_path_buf();
+    let project = format!("promlab-v{token}-{}", id.slug());
+    let outcome = run_phases(docker, catalog, &lab, &ws, &project, &mut result).await;
+    let _ = docker.remove_all(&[(LABEL_PROJECT, &project)]).await;
+    if let Err(e) = outcome {
+        result.note = Some(e.to_string());
+    } else if result.phases.iter().all(|p| p.ok) {
+        result.verdict = "passed";
+    }
+    result.seconds = started.elapsed().as_secs_f64();
+    result
+}
+
+async fn run_phases(
+    docker: &Docker,
+    catalog: &Catalog,
+    lab: &Lab,
+    ws: &Path,
+    project: &str,
+    result: &mut LabResult,
+) -> Result<(), Error> {
+    overlay(lab, ws, None)?;
+    let req = UpRequest {
+        catalog,
+        lab,
+        project: project.to_string(),
+        workspace: ws.to_path_buf(),
+        seed: 1,
+        ephemeral_ports: true,
+        timeout: Duration::from_secs(90),
+    };
+    let plan = plan_for(&req)?;
+    bring_up(docker, &plan, req.timeout, &|_| {}).await?;
+    let running = || async {
+        let owned = docker.owned(&[(LABEL_PROJECT, project)]).await?;
+        group(owned)
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::NotRunning(format!("validate's stack {project} vanished")))
+    };
+    let run: Running = running().await?;
+    let r = grade(docker, catalog, &run, None, false).await?;
+    result.phases.push(judge_starter(lab, &r));
+    for (name, dir) in &lab.near_misses {
+        overlay(lab, ws, Some(dir))?;
+        let run = running().await?;
+        let r = grade(docker, catalog, &run, None, false).await?;
+        result.phases.push(judge_near_miss(name, &r));
+    }
+    overlay(lab, ws, None)?;
+    let run = running().await?;
+    apply_solution(docker, catalog, &run).await?;
+    let r = grade(docker, catalog, &run, None, false).await?;
+    result.phases.push(judge_solution(&r));
+    Ok(())
+}
+
+/// `promlab validate`.
+pub async fn validate(
+    ids: Vec<LabId>,
+    all: bool,
+    sections: Vec<u16>,
+    jobs: Option<usize>,
+    junit: Option<PathBuf>,
+    json: bool,
+) -> Result<u8, Error> {
+    let catalog = Catalog::discover()?;
+    let mut selected: Vec<LabId> = if all {
+        catalog.dirs.keys().copied().collect()
+    } else {
+        let mut v = ids;
+        v.extend(catalog.dirs.keys().filter(|id| sections.contains(&id.section)));
+        v
+    };
+    selected.sort();
+    selected.dedup();
+    if selected.is_empty() {
+        return Err(Error::Usage(
+            "name labs to validate, or use --all or --section N".to_string(),
+        ));
+    }
+    let docker = Docker::connect().await?;
+    let jobs = jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
+        .max(1);
+    let token = format!("{:x}", std::process::id());
+    let started = Instant::now();
+    let mut results: Vec<LabResult> = futures::stream::iter(selected.iter().map(|id| {
+        let (docker, catalog, token) = (&docker, &catalog, &token);
+        async move {
+            let r = validate_lab(docker, catalog, *id, token).await;
+            if !json {
+                print_result(&r);
+            }
+            r
+        }
+    }))
+    .buffer_unordered(jobs)
+    .collect()
+    .await;
+    results.sort_by_key(|r| r.lab);
+    let passed: Vec<String> = results
+        .iter()
+        .filter(|r| r.verdict == "passed")
+        .map(|r| r.lab.to_string())
+        .collect();
+    let failed: Vec<String> = results
+        .iter()
+        .filter(|r| r.verdict == "failed")
+        .map(|r| r.lab.to_string())
+        .collect();
+    let skipped: Vec<String> = results
+        .iter()
+        .filter(|r| r.verdict == "skipped")
+        .map(|r| r.lab.to_string())
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&results).unwrap_or_default());
+    } else {
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "\nvalidate: {} labs validated live ({} passed, {} failed), {} skipped as online-only{} in {secs:.1}s ({:.1}s per lab, --jobs {jobs})",
+            passed.len() + failed.len(),
+            passed.len(),
+            failed.len(),
+            skipped.len(),
+            if skipped.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", skipped.join(", "))
+            },
+            secs / results.len().max(1) as f64
+        );
+        if !failed.is_empty() {
+            println!("failed: {}", failed.join(", "));
+        }
+    }
+    if let Some(path) = junit {
+        let reports: Vec<(String, &Report)> = results
+            .iter()
+            .flat_map(|r| {
+                r.phases.iter().filter_map(move |p| {
+                    p.report
+                        .as_ref()
+                        .map(|rep| (format!("{} {}", r.lab, p.name), rep))
+                })
+            })
+            .collect();
+        std::fs::write(&path, crate::report::junit("promlab validate", &reports))
+            .map_err(Error::io("write", &path))?;
+    }
+    Ok(if failed.is_empty() {
+        exit::OK
+    } else {
+        exit::CHECKS_FAILED
+    })
+}
+
+fn print_result(r: &LabResult) {
+    let mark = match r.verdict {
+        "passed" => "✓",
+        "skipped" => "-",
+        _ => "✗",
+    };
+    let phases: Vec<String> = r
+        .phases
+        .iter()
+        .map(|p| format!("{}{}", p.name, if p.ok { " ok" } else { " FAILED" }))
+        .collect();
+    println!(
+        "{mark} {} {} in {:.1}s: {}",
+        r.lab,
+        r.verdict,
+        r.seconds,
+        phases.join(", ")
+    );
+    if let Some(n) = &r.note {
+        println!("    {n}");
+    }
+    for p in r.phases.iter().filter(|p| !p.ok) {
+        if let Some(problem) = &p.problem {
+            println!("    {}: {problem}", p.name);
+        }
+        if let Some(rep) = &p.report {
+            for line in crate::report::human(rep).lines() {
+                println!("      {line}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{Outcome, Status};
+
+    fn report(statuses: &[(&str, Status)]) -> Report {
+        Report {
+            format_version: 1,
+            lab: LabId::new(1, 1),
+            title: "t".into(),
+            passed: statuses.iter().filter(|s| s.1 == Status::Pass).count(),
+            total: statuses.len(),
+            outcomes: statuses
+                .iter()
+                .map(|(id, s)| Outcome {
+                    id: id.to_string(),
+                    title: String::new(),
+                    status: *s,
+                    expected: String::new(),
+                    observed: String::new(),
+                    detail: vec![],
+                    hint: String::new(),
+                    seconds: 0.0,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn near_miss_that_passes_is_named() {
+        let p = judge_near_miss("for-zero", &report(&[("a", Status::Pass)]));
+        assert!(!p.ok);
+        assert!(
+            p.problem
+                .unwrap()
+                .contains("near-miss `for-zero` passes every check")
+        );
+        assert!(judge_near_miss("x", &report(&[("a", Status::Fail)])).ok);
+    }
+
+    #[test]
+    fn solution_must_pass_everything() {
+        let p = judge_solution(&report(&[("a", Status::Pass), ("b", Status::Blocked)]));
+        assert!(!p.ok && p.problem.unwrap().contains("fails b"));
+    }
+}

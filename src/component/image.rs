@@ -1,0 +1,160 @@
+//! Packages the running promlab binary, with exactly the shared libraries it needs, into a
+//! local image (imported through the Engine API: no registry, no base image). The tag
+//! `:auto` in an images file stands for `<promlab version>-<binary hash>`, so a rebuilt
+//! binary gets a new image.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::Error;
+use crate::runtime::docker::Docker;
+
+/// The tag that stands for "this binary".
+pub const AUTO_TAG: &str = ":auto";
+
+fn exe() -> Result<PathBuf, Error> {
+    std::env::current_exe().map_err(|e| Error::Other(format!("cannot locate the promlab binary: {e}")))
+}
+
+/// `<version>-<first 12 hex of the binary's sha256>`.
+pub fn binary_tag() -> Result<String, Error> {
+    let path = exe()?;
+    let mut f = std::fs::File::open(&path).map_err(Error::io("read", &path))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(Error::io("read", &path))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    let digest = h.finalize();
+    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    Ok(format!("{}-{hex}", env!("CARGO_PKG_VERSION")))
+}
+
+/// Resolves `repo:auto` to `repo:<version>-<hash>`; other references are returned as they are.
+pub fn resolve(reference: &str) -> Result<String, Error> {
+    match reference.strip_suffix(AUTO_TAG) {
+        Some(repo) => Ok(format!("{repo}:{}", binary_tag()?)),
+        None => Ok(reference.to_string()),
+    }
+}
+
+/// The shared libraries (and loader) a binary needs, from `ldd`.
+fn libraries(bin: &Path) -> Result<Vec<PathBuf>, Error> {
+    let out = std::process::Command::new("ldd").arg(bin).output().map_err(|e| {
+        Error::Other(format!(
+            "cannot package promlab into an image here (`ldd` failed: {e}); this needs a Linux host — elsewhere use the demo and sink images from compose/images.yaml"
+        ))
+    })?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut libs = Vec::new();
+    for line in text.lines() {
+        let path = match line.split_once("=>") {
+            Some((_, rhs)) => rhs.split_whitespace().next(),
+            None => line.split_whitespace().next(),
+        };
+        if let Some(p) = path.filter(|p| p.starts_with('/')) {
+            libs.push(PathBuf::from(p));
+        }
+    }
+    if libs.is_empty() && !text.contains("statically linked") {
+        return Err(Error::Other(format!(
+            "`ldd {}` listed no libraries: {}",
+            bin.display(),
+            text.trim()
+        )));
+    }
+    Ok(libs)
+}
+
+fn add_file(
+    tar: &mut tar::Builder<Vec<u8>>,
+    path_in_image: &str,
+    data: &[u8],
+    mode: u32,
+) -> Result<(), Error> {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(data.len() as u64);
+    header.set_mode(mode);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_cksum();
+    tar.append_data(&mut header, path_in_image.trim_start_matches('/'), data)
+        .map_err(|e| Error::Other(format!("cannot write the image archive: {e}")))
+}
+
+fn add_dir(tar: &mut tar::Builder<Vec<u8>>, path_in_image: &str, mode: u32) -> Result<(), Error> {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Directory);
+    header.set_size(0);
+    header.set_mode(mode);
+    header.set_cksum();
+    tar.append_data(
+        &mut header,
+        format!("{}/", path_in_image.trim_start_matches('/')),
+        std::io::empty(),
+    )
+    .map_err(|e| Error::Other(format!("cannot write the image archive: {e}")))
+}
+
+/// The root filesystem of the image, as a tar archive.
+pub fn rootfs() -> Result<Vec<u8>, Error> {
+    let bin = exe()?;
+    let mut tar = tar::Builder::new(Vec::new());
+    for d in ["etc", "tmp", "lib", "lib64", "usr", "usr/lib"] {
+        add_dir(&mut tar, d, if d == "tmp" { 0o1777 } else { 0o755 })?;
+    }
+    let data = std::fs::read(&bin).map_err(Error::io("read", &bin))?;
+    add_file(&mut tar, "promlab", &data, 0o755)?;
+    for lib in libraries(&bin)? {
+        let data = std::fs::read(&lib).map_err(Error::io("read", &lib))?;
+        add_file(&mut tar, &lib.display().to_string(), &data, 0o755)?;
+    }
+    add_file(
+        &mut tar,
+        "etc/passwd",
+        b"root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n",
+        0o644,
+    )?;
+    add_file(&mut tar, "etc/group", b"root:x:0:\nnogroup:x:65534:\n", 0o644)?;
+    add_file(&mut tar, "etc/nsswitch.conf", b"hosts: files dns\n", 0o644)?;
+    tar.into_inner()
+        .map_err(|e| Error::Other(format!("cannot write the image archive: {e}")))
+}
+
+/// Builds (imports) the image `reference` (`repo:auto` or `repo:tag`) unless it exists.
+pub async fn build(docker: &Docker, reference: &str, force: bool) -> Result<String, Error> {
+    let resolved = resolve(reference)?;
+    if !force && docker.image_present(&resolved).await? {
+        return Ok(resolved);
+    }
+    if !cfg!(target_os = "linux") {
+        return Err(Error::Other(format!(
+            "cannot package promlab into {resolved} on {}: use a registry image for demo and sink",
+            std::env::consts::OS
+        )));
+    }
+    let (repo, tag) = resolved.rsplit_once(':').unwrap_or((resolved.as_str(), "auto"));
+    let tar = rootfs()?;
+    docker
+        .import_rootfs(
+            tar,
+            repo,
+            tag,
+            vec![
+                "ENTRYPOINT [\"/promlab\"]".to_string(),
+                "USER 65534".to_string(),
+                format!(
+                    "LABEL org.opencontainers.image.version={}",
+                    env!("CARGO_PKG_VERSION")
+                ),
+            ],
+        )
+        .await?;
+    Ok(resolved)
+}

@@ -1,0 +1,42 @@
+//! The one HTTP client factory (timeouts, user agent) and error-chain → one-line text.
+
+use std::time::Duration;
+
+/// A client for talking to lab services on 127.0.0.1.
+pub fn client(timeout: Duration) -> reqwest::Client {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "this is the one place clients are built"
+    )]
+    let builder = reqwest::Client::builder();
+    builder
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(2))
+        .user_agent(concat!("promlab/", env!("CARGO_PKG_VERSION")))
+        .no_proxy()
+        .pool_max_idle_per_host(4)
+        .build()
+        .unwrap_or_default()
+}
+
+/// The default client for checks (10 s timeout).
+pub fn default_client() -> reqwest::Client {
+    client(Duration::from_secs(10))
+}
+
+/// A reqwest error as one line: the innermost cause, which is what users can act on.
+pub fn describe(e: &reqwest::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg = s.to_string();
+        src = s.source();
+    }
+    if e.is_timeout() {
+        return "timed out".to_string();
+    }
+    if e.is_connect() {
+        return format!("connection failed ({msg})");
+    }
+    msg
+}

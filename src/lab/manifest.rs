@@ -1,0 +1,311 @@
+//! `lab.yaml`: the strict manifest of one lab, and `Lab`, the validated lab on disk.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Component, Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::{LabError, LabId, read_text, yaml};
+use crate::check::spec::{CheckSpec, Kind};
+use crate::stack::Service;
+
+/// Newest manifest `format_version` this build reads.
+pub const LAB_FORMAT_VERSION: u32 = 1;
+
+/// The manifest as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Manifest format version (1).
+    pub format_version: u32,
+    /// The roadmap topic id, quoted.
+    pub id: LabId,
+    /// The topic title (the roadmap's).
+    pub title: String,
+    /// One sentence: what the learner does.
+    pub summary: String,
+    /// The stack (`compose/stacks/<stack>.yaml`).
+    pub stack: String,
+    /// Why the lab cannot run offline (set = online-only).
+    #[serde(default)]
+    pub online_only: Option<String>,
+    /// Services added to or replacing the stack's, in the same Compose subset.
+    #[serde(default)]
+    pub services: BTreeMap<String, Service>,
+    /// Per-learner parameters, drawn from the seed.
+    #[serde(default)]
+    pub params: BTreeMap<String, ParamSpec>,
+    /// Ids of the checks the starter must fail (validate proves it).
+    pub starter_fails: Vec<String>,
+    /// Progressive hints, shown one at a time by `promlab hint`.
+    pub hints: Vec<String>,
+    /// Answers the reference solution computes live (`answers.yaml` key → source).
+    #[serde(default)]
+    pub solution_answers: BTreeMap<String, crate::check::spec::Truth>,
+    /// The checks, in report order.
+    pub checks: Vec<CheckSpec>,
+}
+
+/// A per-learner parameter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamSpec {
+    /// Pick one of these.
+    #[serde(default)]
+    pub choice: Option<Vec<String>>,
+    /// Pick an integer in `[low, high]`.
+    #[serde(default)]
+    pub int: Option<[i64; 2]>,
+}
+
+/// A validated lab on disk.
+#[derive(Debug, Clone)]
+pub struct Lab {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The lab folder.
+    pub dir: PathBuf,
+    /// Raw text of `lab.yaml` (for templating and line lookups).
+    pub text: String,
+    /// Near-miss overlays: name → folder.
+    pub near_misses: BTreeMap<String, PathBuf>,
+}
+
+/// Files and folders a lab folder may contain.
+const ALLOWED_ENTRIES: &[&str] = &[
+    "lab.yaml",
+    "README.md",
+    "starter",
+    "solution",
+    "near-miss",
+    "hidden",
+];
+
+impl Lab {
+    /// Reads `dir/lab.yaml` strictly and checks the folder around it.
+    pub fn load(dir: &Path) -> Result<Self, LabError> {
+        let path = dir.join("lab.yaml");
+        let text = read_text(&path)?;
+        let manifest: Manifest = yaml::from_str(&path, &text)?;
+        let lab = Lab {
+            near_misses: list_near_misses(dir)?,
+            manifest,
+            dir: dir.to_path_buf(),
+            text,
+        };
+        lab.validate()?;
+        Ok(lab)
+    }
+
+    /// The lab id.
+    pub fn id(&self) -> LabId {
+        self.manifest.id
+    }
+
+    /// `lab.yaml`'s path.
+    pub fn manifest_path(&self) -> PathBuf {
+        self.dir.join("lab.yaml")
+    }
+
+    /// The starter folder.
+    pub fn starter_dir(&self) -> PathBuf {
+        self.dir.join("starter")
+    }
+
+    /// The solution folder.
+    pub fn solution_dir(&self) -> PathBuf {
+        self.dir.join("solution")
+    }
+
+    /// Whether the lab needs images that cannot be built offline.
+    pub fn is_online_only(&self) -> bool {
+        self.manifest.online_only.is_some()
+    }
+
+    fn invalid(&self, needle: &str, message: impl Into<String>) -> LabError {
+        LabError::invalid(&self.manifest_path(), &self.text, needle, message)
+    }
+
+    fn validate(&self) -> Result<(), LabError> {
+        let m = &self.manifest;
+        if m.format_version != LAB_FORMAT_VERSION {
+            let hint = if m.format_version > LAB_FORMAT_VERSION {
+                "this lab needs a newer promlab: update promlab"
+            } else {
+                "this lab was written for an older promlab: set format_version: 1 and re-run `promlab lint`"
+            };
+            return Err(self.invalid(
+                "format_version",
+                format!("format_version {} is not supported ({hint})", m.format_version),
+            ));
+        }
+        let path = self.manifest_path();
+        for required in ["README.md", "starter", "solution"] {
+            if !self.dir.join(required).exists() {
+                return Err(LabError::at(
+                    &self.dir,
+                    format!(
+                        "the lab folder has no `{required}`: every lab needs README.md, starter/ and solution/"
+                    ),
+                ));
+            }
+        }
+        for entry in read_dir_names(&self.dir)? {
+            if !ALLOWED_ENTRIES.contains(&entry.as_str()) {
+                return Err(LabError::at(
+                    &self.dir.join(&entry),
+                    format!(
+                        "stray file `{entry}` in the lab folder: only {} belong there",
+                        ALLOWED_ENTRIES.join(", ")
+                    ),
+                ));
+            }
+        }
+        if m.checks.len() < 3 {
+            return Err(self.invalid("checks:", "a lab needs at least three checks"));
+        }
+        if m.hints.is_empty() {
+            return Err(self.invalid("hints:", "add at least one hint under `hints:`"));
+        }
+        let mut ids = HashSet::new();
+        for c in &m.checks {
+            let needle = format!("id: {}", c.id);
+            if !ids.insert(c.id.as_str()) {
+                return Err(LabError::Invalid {
+                    file: path.clone(),
+                    line: yaml::last_line_of(&self.text, &needle),
+                    message: format!("check id `{}` is used twice: ids must be unique", c.id),
+                });
+            }
+            validate_check(c, &|msg| self.invalid(&needle, msg))?;
+        }
+        for c in &m.checks {
+            for r in &c.requires {
+                if !ids.contains(r.as_str()) {
+                    return Err(self.invalid(
+                        r,
+                        format!(
+                            "check `{}` requires `{r}`, which is not a check of this lab",
+                            c.id
+                        ),
+                    ));
+                }
+            }
+        }
+        if m.starter_fails.is_empty() {
+            return Err(self.invalid(
+                "starter_fails",
+                "starter_fails is empty: name the checks the starter must fail",
+            ));
+        }
+        for s in &m.starter_fails {
+            if !ids.contains(s.as_str()) {
+                return Err(self.invalid(
+                    s,
+                    format!("starter_fails names `{s}`, which is not a check of this lab"),
+                ));
+            }
+        }
+        for (name, p) in &m.params {
+            match (&p.choice, &p.int) {
+                (Some(c), None) if !c.is_empty() => {}
+                (None, Some([lo, hi])) if lo <= hi => {}
+                _ => {
+                    return Err(self.invalid(
+                        &format!("{name}:"),
+                        format!("param `{name}` needs exactly one of `choice: [a, b]` or `int: [low, high]`"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn validate_check(c: &CheckSpec, err: &dyn Fn(String) -> LabError) -> Result<(), LabError> {
+    if c.title.trim().is_empty() {
+        return Err(err(format!("check `{}` has no title", c.id)));
+    }
+    if c.hint.trim().is_empty() {
+        return Err(err(format!(
+            "check `{}` has no hint: say what to try when it fails",
+            c.id
+        )));
+    }
+    let kind = c.kind().map_err(err)?;
+    let check_path = |p: &str| -> Result<(), LabError> {
+        workspace_relative(p)
+            .map(|_| ())
+            .map_err(|m| err(format!("check `{}`: {m}", c.id)))
+    };
+    match kind {
+        Kind::File(f) => check_path(&f.path)?,
+        Kind::Answer(a) => check_path(&a.file)?,
+        Kind::Promql(p) => {
+            if let Some(f) = &p.expr_file {
+                check_path(f)?;
+            }
+            if p.expr.is_some() == p.expr_file.is_some() {
+                return Err(err(format!(
+                    "check `{}`: write exactly one of `expr:` (a query) or `expr_file:` (the learner's query file)",
+                    c.id
+                )));
+            }
+        }
+        Kind::Scenario(s) => {
+            for step in s.steps.iter().chain(&s.cleanup) {
+                if let Some(inner) = &step.check {
+                    validate_check(inner, err)?;
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Checks a workspace-relative path: not absolute, no `..`.
+pub fn workspace_relative(p: &str) -> Result<PathBuf, String> {
+    let path = Path::new(p);
+    if path.is_absolute() {
+        return Err(format!(
+            "path `{p}` is absolute: write it relative to the workspace"
+        ));
+    }
+    if path.components().any(|c| matches!(c, Component::ParentDir)) {
+        return Err(format!("path `{p}` escapes the lab folder with `..`"));
+    }
+    Ok(path.to_path_buf())
+}
+
+fn read_dir_names(dir: &Path) -> Result<Vec<String>, LabError> {
+    let rd = std::fs::read_dir(dir).map_err(|source| LabError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut out: Vec<String> = rd
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+fn list_near_misses(dir: &Path) -> Result<BTreeMap<String, PathBuf>, LabError> {
+    let nm = dir.join("near-miss");
+    let mut out = BTreeMap::new();
+    if !nm.exists() {
+        return Ok(out);
+    }
+    for name in read_dir_names(&nm)? {
+        let p = nm.join(&name);
+        if !p.is_dir() {
+            return Err(LabError::at(
+                &p,
+                "near-miss/ holds one folder per near-miss (an overlay of workspace files), not loose files",
+            ));
+        }
+        out.insert(name, p);
+    }
+    Ok(out)
+}

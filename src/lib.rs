@@ -1,0 +1,46 @@
+//! promlab: learn Prometheus by doing. Every roadmap topic is a lab whose stack runs in
+//! Docker; `check` grades the learner's work against the live stack.
+//!
+//! Layout: `cli` (arguments), `commands` (one module per command group), `lab` (content),
+//! `stack` (Compose subset and images), `runtime` (Docker, the only bollard user), `check`
+//! (the grader), `report` (pure rendering), `component` (demo workload and webhook sink).
+
+pub mod check;
+pub mod cli;
+pub mod commands;
+pub mod component;
+pub mod duration;
+pub mod error;
+pub mod exit;
+pub mod http;
+pub mod lab;
+pub mod progress;
+pub mod report;
+pub mod runtime;
+pub mod stack;
+pub mod workspace;
+
+pub use error::Error;
+
+/// Runs a parsed command line and returns the process exit code. Errors are printed here,
+/// as one sentence on stderr.
+pub fn main_with(cli: cli::Cli) -> u8 {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::RUNTIME;
+        }
+    };
+    match rt.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}

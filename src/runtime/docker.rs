@@ -1,0 +1,589 @@
+//! The only module that speaks Docker (bollard). It maps promlab plans to Engine API calls
+//! and Docker's errors to `RuntimeError`s that say what to do.
+
+use std::collections::HashMap;
+
+use bollard::errors::Error as BollardError;
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount, MountType, NetworkCreateRequest,
+    NetworkingConfig, PortBinding, VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptions, CreateImageOptions, ListContainersOptions, ListNetworksOptions,
+    ListVolumesOptions, LogsOptions, RemoveContainerOptions, RemoveVolumeOptions, RestartContainerOptions,
+    StopContainerOptions,
+};
+use futures::{Stream, StreamExt};
+
+use super::{ContainerPlan, LABEL_MANAGED, Owned, RuntimeError};
+
+/// A connected Docker client.
+#[derive(Debug, Clone)]
+pub struct Docker {
+    inner: bollard::Docker,
+}
+
+/// Pull progress: (layer id, status, current bytes, total bytes).
+pub type PullEvent = (String, String, Option<u64>, Option<u64>);
+
+/// What `remove` removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Removed {
+    /// Containers removed.
+    pub containers: usize,
+    /// Networks removed.
+    pub networks: usize,
+    /// Volumes removed.
+    pub volumes: usize,
+}
+
+/// Output of a command run in a container.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOutput {
+    /// Exit code.
+    pub exit_code: i64,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+fn api(action: impl Into<String>) -> impl FnOnce(BollardError) -> RuntimeError {
+    let action = action.into();
+    move |e| classify(&action, e)
+}
+
+fn classify(action: &str, e: BollardError) -> RuntimeError {
+    match e {
+        BollardError::DockerResponseServerError { message, .. } => RuntimeError::Api {
+            action: action.to_string(),
+            detail: message,
+        },
+        BollardError::HyperResponseError { .. }
+        | BollardError::IOError { .. }
+        | BollardError::SocketNotFoundError(_) => RuntimeError::Unreachable {
+            detail: e.to_string(),
+        },
+        other => RuntimeError::Api {
+            action: action.to_string(),
+            detail: other.to_string(),
+        },
+    }
+}
+
+fn status_of(e: &BollardError) -> Option<u16> {
+    match e {
+        BollardError::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+fn label_filter(labels: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
+    let mut f = HashMap::new();
+    let mut values = vec![format!("{LABEL_MANAGED}=true")];
+    values.extend(labels.iter().map(|(k, v)| format!("{k}={v}")));
+    f.insert("label".to_string(), values);
+    f
+}
+
+impl Docker {
+    /// Connects to the local engine and negotiates the API version (engines as old as 1.41).
+    pub async fn connect() -> Result<Self, RuntimeError> {
+        #[expect(clippy::disallowed_methods, reason = "this is the one place that connects")]
+        let d = bollard::Docker::connect_with_local_defaults().map_err(|e| RuntimeError::Unreachable {
+            detail: e.to_string(),
+        })?;
+        let d = d
+            .negotiate_version()
+            .await
+            .map_err(|e| RuntimeError::Unreachable {
+                detail: e.to_string(),
+            })?;
+        d.ping().await.map_err(|e| RuntimeError::Unreachable {
+            detail: e.to_string(),
+        })?;
+        Ok(Self { inner: d })
+    }
+
+    /// The engine's version and API version.
+    pub async fn version(&self) -> Result<(String, String), RuntimeError> {
+        let v = self.inner.version().await.map_err(api("read its version"))?;
+        Ok((v.version.unwrap_or_default(), v.api_version.unwrap_or_default()))
+    }
+
+    /// Whether an image is present locally.
+    pub async fn image_present(&self, image: &str) -> Result<bool, RuntimeError> {
+        match self.inner.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(e) if status_of(&e) == Some(404) => Ok(false),
+            Err(e) => Err(classify(&format!("inspect image {image}"), e)),
+        }
+    }
+
+    /// A label of an image, if the image exists and has it.
+    pub async fn image_label(&self, image: &str, label: &str) -> Result<Option<String>, RuntimeError> {
+        match self.inner.inspect_image(image).await {
+            Ok(i) => Ok(i
+                .config
+                .and_then(|c| c.labels)
+                .and_then(|l| l.get(label).cloned())),
+            Err(e) if status_of(&e) == Some(404) => Ok(None),
+            Err(e) => Err(classify(&format!("inspect image {image}"), e)),
+        }
+    }
+
+    /// Pulls an image, reporting progress.
+    pub async fn pull(&self, image: &str, mut progress: impl FnMut(PullEvent)) -> Result<(), RuntimeError> {
+        let opts = CreateImageOptions {
+            from_image: Some(image.to_string()),
+            ..Default::default()
+        };
+        let mut stream = self.inner.create_image(Some(opts), None, None);
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    let pd = info.progress_detail.unwrap_or_default();
+                    progress((
+                        info.id.unwrap_or_default(),
+                        info.status.unwrap_or_default(),
+                        pd.current.and_then(|c| u64::try_from(c).ok()),
+                        pd.total.and_then(|c| u64::try_from(c).ok()),
+                    ));
+                }
+                Err(e) => {
+                    return Err(RuntimeError::ImageMissing {
+                        image: image.to_string(),
+                        detail: first_line(&e.to_string()),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Imports a root filesystem tarball as an image (`docker import`), with Dockerfile-style
+    /// `changes` such as `ENTRYPOINT ["/promlab"]`.
+    pub async fn import_rootfs(
+        &self,
+        tar: Vec<u8>,
+        repo: &str,
+        tag: &str,
+        changes: Vec<String>,
+    ) -> Result<(), RuntimeError> {
+        let opts = CreateImageOptions {
+            from_src: Some("-".to_string()),
+            repo: Some(repo.to_string()),
+            tag: Some(tag.to_string()),
+            changes,
+            ..Default::default()
+        };
+        let body = bollard::body_full(tar.into());
+        let mut stream = self.inner.create_image(Some(opts), Some(body), None);
+        while let Some(item) = stream.next().await {
+            item.map_err(api(format!("import image {repo}:{tag}")))?;
+        }
+        Ok(())
+    }
+
+    /// Creates the lab network, or reuses it when promlab already owns it.
+    pub async fn ensure_network(
+        &self,
+        name: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> Result<bool, RuntimeError> {
+        let req = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".to_string()),
+            labels: Some(labels.clone().into_iter().collect()),
+            ..Default::default()
+        };
+        match self.inner.create_network(req).await {
+            Ok(_) => Ok(true),
+            Err(e) if status_of(&e) == Some(409) => {
+                let n = self
+                    .inner
+                    .inspect_network(name, None::<bollard::query_parameters::InspectNetworkOptions>)
+                    .await
+                    .map_err(api(format!("inspect network {name}")))?;
+                let owned = n
+                    .labels
+                    .as_ref()
+                    .is_some_and(|l| l.get(LABEL_MANAGED).is_some_and(|v| v == "true"));
+                if owned {
+                    Ok(false)
+                } else {
+                    Err(RuntimeError::Conflict {
+                        what: "network",
+                        name: name.to_string(),
+                    })
+                }
+            }
+            Err(e) => Err(classify(&format!("create network {name}"), e)),
+        }
+    }
+
+    /// Creates a labelled named volume (idempotent).
+    pub async fn ensure_volume(
+        &self,
+        name: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), RuntimeError> {
+        let req = VolumeCreateRequest {
+            name: Some(name.to_string()),
+            labels: Some(labels.clone().into_iter().collect()),
+            ..Default::default()
+        };
+        self.inner
+            .create_volume(req)
+            .await
+            .map(|_| ())
+            .map_err(api(format!("create volume {name}")))
+    }
+
+    /// Creates one container from its plan; returns its id.
+    pub async fn create(&self, plan: &ContainerPlan) -> Result<String, RuntimeError> {
+        let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+        let mut exposed = Vec::new();
+        for p in &plan.ports {
+            let key = format!("{}/tcp", p.container);
+            exposed.push(key.clone());
+            port_bindings.insert(
+                key,
+                Some(vec![PortBinding {
+                    host_ip: Some("127.0.0.1".to_string()),
+                    host_port: Some(if p.host == 0 {
+                        String::new()
+                    } else {
+                        p.host.to_string()
+                    }),
+                }]),
+            );
+        }
+        let mut mounts: Vec<Mount> = plan
+            .binds
+            .iter()
+            .map(|b| Mount {
+                target: Some(b.target.clone()),
+                source: Some(b.host.display().to_string()),
+                typ: Some(MountType::BIND),
+                read_only: Some(b.read_only),
+                ..Default::default()
+            })
+            .collect();
+        mounts.extend(plan.volumes.iter().map(|v| Mount {
+            target: Some(v.target.clone()),
+            source: Some(v.name.clone()),
+            typ: Some(MountType::VOLUME),
+            read_only: Some(false),
+            ..Default::default()
+        }));
+        let mut endpoints = HashMap::new();
+        endpoints.insert(
+            plan.network.clone(),
+            EndpointSettings {
+                aliases: Some(vec![plan.service.clone()]),
+                ..Default::default()
+            },
+        );
+        let nanos = |d: std::time::Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+        let body = ContainerCreateBody {
+            image: Some(plan.image.clone()),
+            hostname: Some(plan.service.clone()),
+            cmd: if plan.cmd.is_empty() {
+                None
+            } else {
+                Some(plan.cmd.clone())
+            },
+            entrypoint: plan.entrypoint.clone(),
+            env: Some(plan.env.clone()),
+            user: plan.user.clone(),
+            labels: Some(plan.labels.clone().into_iter().collect()),
+            exposed_ports: Some(exposed),
+            healthcheck: plan.healthcheck.as_ref().map(|(test, i, t, r)| HealthConfig {
+                test: Some(test.clone()),
+                interval: Some(nanos(*i)),
+                timeout: Some(nanos(*t)),
+                retries: Some(i64::from(*r)),
+                ..Default::default()
+            }),
+            host_config: Some(HostConfig {
+                port_bindings: Some(port_bindings),
+                mounts: Some(mounts),
+                network_mode: Some(plan.network.clone()),
+                init: Some(true),
+                ..Default::default()
+            }),
+            networking_config: Some(NetworkingConfig {
+                endpoints_config: Some(endpoints),
+            }),
+            ..Default::default()
+        };
+        let opts = CreateContainerOptions {
+            name: Some(plan.name.clone()),
+            ..Default::default()
+        };
+        match self.inner.create_container(Some(opts), body).await {
+            Ok(r) => Ok(r.id),
+            Err(e) if status_of(&e) == Some(409) => Err(RuntimeError::Conflict {
+                what: "container",
+                name: plan.name.clone(),
+            }),
+            Err(e) if status_of(&e) == Some(404) => Err(RuntimeError::ImageMissing {
+                image: plan.image.clone(),
+                detail: "not found locally".to_string(),
+            }),
+            Err(e) => Err(classify(&format!("create container {}", plan.name), e)),
+        }
+    }
+
+    /// Starts a container.
+    pub async fn start(&self, id: &str) -> Result<(), RuntimeError> {
+        self.inner
+            .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
+            .await
+            .map_err(api(format!("start container {id}")))
+    }
+
+    /// Stops a container (10 s grace).
+    pub async fn stop(&self, id: &str) -> Result<(), RuntimeError> {
+        let opts = StopContainerOptions {
+            t: Some(10),
+            ..Default::default()
+        };
+        match self.inner.stop_container(id, Some(opts)).await {
+            Ok(()) => Ok(()),
+            Err(e) if status_of(&e) == Some(304) => Ok(()),
+            Err(e) => Err(classify(&format!("stop container {id}"), e)),
+        }
+    }
+
+    /// Restarts a container.
+    pub async fn restart(&self, id: &str) -> Result<(), RuntimeError> {
+        let opts = RestartContainerOptions {
+            t: Some(10),
+            ..Default::default()
+        };
+        self.inner
+            .restart_container(id, Some(opts))
+            .await
+            .map_err(api(format!("restart container {id}")))
+    }
+
+    /// Whether a container runs, and its exit code when it does not.
+    pub async fn state(&self, id: &str) -> Result<(bool, i64), RuntimeError> {
+        let c = self
+            .inner
+            .inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>)
+            .await
+            .map_err(api(format!("inspect container {id}")))?;
+        let s = c.state.unwrap_or_default();
+        Ok((s.running.unwrap_or(false), s.exit_code.unwrap_or(0)))
+    }
+
+    /// The full inspect document of a container, as JSON (for `container` checks).
+    pub async fn inspect_json(&self, id: &str) -> Result<serde_json::Value, RuntimeError> {
+        let c = self
+            .inner
+            .inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>)
+            .await
+            .map_err(api(format!("inspect container {id}")))?;
+        serde_json::to_value(c).map_err(|e| RuntimeError::Api {
+            action: format!("read container {id}"),
+            detail: e.to_string(),
+        })
+    }
+
+    /// Containers promlab owns that carry all these labels (running or not).
+    pub async fn owned(&self, labels: &[(&str, &str)]) -> Result<Vec<Owned>, RuntimeError> {
+        let opts = ListContainersOptions {
+            all: true,
+            filters: Some(label_filter(labels)),
+            ..Default::default()
+        };
+        let list = self
+            .inner
+            .list_containers(Some(opts))
+            .await
+            .map_err(api("list containers"))?;
+        let mut out: Vec<Owned> = list
+            .into_iter()
+            .map(|c| Owned {
+                id: c.id.unwrap_or_default(),
+                name: c
+                    .names
+                    .and_then(|n| n.first().cloned())
+                    .unwrap_or_default()
+                    .trim_start_matches('/')
+                    .to_string(),
+                labels: c.labels.unwrap_or_default().into_iter().collect(),
+                state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+                status: c.status.unwrap_or_default(),
+                ports: c
+                    .ports
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|p| Some((p.private_port, p.ip.unwrap_or_default(), p.public_port?)))
+                    .collect(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Names of promlab-owned networks with these labels.
+    pub async fn owned_networks(&self, labels: &[(&str, &str)]) -> Result<Vec<String>, RuntimeError> {
+        let opts = ListNetworksOptions {
+            filters: Some(label_filter(labels)),
+        };
+        let list = self
+            .inner
+            .list_networks(Some(opts))
+            .await
+            .map_err(api("list networks"))?;
+        Ok(list.into_iter().filter_map(|n| n.name).collect())
+    }
+
+    /// Names of promlab-owned volumes with these labels.
+    pub async fn owned_volumes(&self, labels: &[(&str, &str)]) -> Result<Vec<String>, RuntimeError> {
+        let opts = ListVolumesOptions {
+            filters: Some(label_filter(labels)),
+        };
+        let list = self
+            .inner
+            .list_volumes(Some(opts))
+            .await
+            .map_err(api("list volumes"))?;
+        Ok(list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect())
+    }
+
+    /// Removes a container (forced, with its anonymous volumes). Gone already is fine.
+    pub async fn remove_container(&self, id: &str) -> Result<(), RuntimeError> {
+        let opts = RemoveContainerOptions {
+            force: true,
+            v: true,
+            ..Default::default()
+        };
+        match self.inner.remove_container(id, Some(opts)).await {
+            Ok(()) => Ok(()),
+            Err(e) if status_of(&e) == Some(404) => Ok(()),
+            Err(e) if status_of(&e) == Some(409) => Ok(()),
+            Err(e) => Err(classify(&format!("remove container {id}"), e)),
+        }
+    }
+
+    /// Removes everything promlab owns with these labels: containers, then networks and
+    /// volumes. Idempotent.
+    pub async fn remove_all(&self, labels: &[(&str, &str)]) -> Result<Removed, RuntimeError> {
+        let containers = self.owned(labels).await?;
+        let removals = containers.iter().map(|c| self.remove_container(&c.id));
+        for r in futures::future::join_all(removals).await {
+            r?;
+        }
+        let mut removed = Removed {
+            containers: containers.len(),
+            ..Removed::default()
+        };
+        for n in self.owned_networks(labels).await? {
+            match self.inner.remove_network(&n).await {
+                Ok(()) => removed.networks += 1,
+                Err(e) if status_of(&e) == Some(404) => {}
+                Err(e) => return Err(classify(&format!("remove network {n}"), e)),
+            }
+        }
+        for v in self.owned_volumes(labels).await? {
+            let opts = RemoveVolumeOptions { force: true };
+            match self.inner.remove_volume(&v, Some(opts)).await {
+                Ok(()) => removed.volumes += 1,
+                Err(e) if status_of(&e) == Some(404) => {}
+                Err(e) => return Err(classify(&format!("remove volume {v}"), e)),
+            }
+        }
+        Ok(removed)
+    }
+
+    /// The last `n` log lines of a container (stdout and stderr).
+    pub async fn logs_tail(&self, id: &str, n: usize) -> String {
+        let opts = LogsOptions {
+            stdout: true,
+            stderr: true,
+            tail: n.to_string(),
+            ..Default::default()
+        };
+        let mut s = self.inner.logs(id, Some(opts));
+        let mut out = String::new();
+        while let Some(Ok(chunk)) = s.next().await {
+            out.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+        }
+        out
+    }
+
+    /// A stream of a container's log output.
+    pub fn logs(
+        &self,
+        id: &str,
+        follow: bool,
+        tail: Option<usize>,
+    ) -> impl Stream<Item = Result<String, RuntimeError>> + use<> {
+        let opts = LogsOptions {
+            stdout: true,
+            stderr: true,
+            follow,
+            tail: tail.map_or_else(|| "all".to_string(), |n| n.to_string()),
+            ..Default::default()
+        };
+        self.inner.logs(id, Some(opts)).map(|r| {
+            r.map(|c| String::from_utf8_lossy(&c.into_bytes()).into_owned())
+                .map_err(api("read logs"))
+        })
+    }
+
+    /// Runs a command in a running container and collects its output.
+    pub async fn exec(&self, id: &str, cmd: &[String]) -> Result<ExecOutput, RuntimeError> {
+        use bollard::exec::{CreateExecOptions, StartExecResults};
+        let exec = self
+            .inner
+            .create_exec(
+                id,
+                CreateExecOptions::<String> {
+                    cmd: Some(cmd.to_vec()),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(api(format!("run `{}`", cmd.join(" "))))?;
+        let mut out = ExecOutput::default();
+        if let StartExecResults::Attached { mut output, .. } = self
+            .inner
+            .start_exec(&exec.id, None)
+            .await
+            .map_err(api(format!("run `{}`", cmd.join(" "))))?
+        {
+            while let Some(Ok(msg)) = output.next().await {
+                match msg {
+                    bollard::container::LogOutput::StdErr { message } => {
+                        out.stderr.push_str(&String::from_utf8_lossy(&message));
+                    }
+                    other => out.stdout.push_str(&String::from_utf8_lossy(&other.into_bytes())),
+                }
+            }
+        }
+        let info = self
+            .inner
+            .inspect_exec(&exec.id)
+            .await
+            .map_err(api("read the exit code"))?;
+        out.exit_code = info.exit_code.unwrap_or(-1);
+        Ok(out)
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or(s).chars().take(200).collect()
+}

@@ -1,0 +1,233 @@
+//! The container runtime in promlab's terms: plans, owned containers, errors. `docker.rs`
+//! is the only file that talks to Docker (bollard); `plan.rs` turns a lab into plans.
+
+pub mod docker;
+pub mod plan;
+pub mod up;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Label marking everything promlab creates.
+pub const LABEL_MANAGED: &str = "io.promlab.managed";
+/// Label: the lab id.
+pub const LABEL_LAB: &str = "io.promlab.lab";
+/// Label: the project (one running copy of a lab: `promlab-8-3`, or a validate run's).
+pub const LABEL_PROJECT: &str = "io.promlab.project";
+/// Label: the service name.
+pub const LABEL_SERVICE: &str = "io.promlab.service";
+/// Label: the workspace folder.
+pub const LABEL_WORKSPACE: &str = "io.promlab.workspace";
+/// Label: the service's main container port.
+pub const LABEL_PORT: &str = "io.promlab.port";
+/// Label: the service's readiness path.
+pub const LABEL_READY: &str = "io.promlab.ready";
+/// Label: the service's reload path.
+pub const LABEL_RELOAD: &str = "io.promlab.reload";
+/// Label: the service's role (prometheus, alertmanager, demo, sink, …).
+pub const LABEL_ROLE: &str = "io.promlab.role";
+/// Label: workspace folders bound into the service, comma-separated, relative.
+pub const LABEL_BINDS: &str = "io.promlab.binds";
+/// Label: the per-learner seed the lab was started with.
+pub const LABEL_SEED: &str = "io.promlab.seed";
+
+/// One container to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerPlan {
+    /// Container name (`promlab-8-3-prometheus`).
+    pub name: String,
+    /// Service name; also its DNS alias on the lab network.
+    pub service: String,
+    /// Logical image name.
+    pub logical_image: String,
+    /// Resolved image reference.
+    pub image: String,
+    /// Entrypoint override.
+    pub entrypoint: Option<Vec<String>>,
+    /// Arguments.
+    pub cmd: Vec<String>,
+    /// `KEY=value` pairs.
+    pub env: Vec<String>,
+    /// Labels (ownership and promlab facts).
+    pub labels: BTreeMap<String, String>,
+    /// Published ports.
+    pub ports: Vec<PortPlan>,
+    /// Workspace folders bound in.
+    pub binds: Vec<BindPlan>,
+    /// Named volumes mounted.
+    pub volumes: Vec<VolumePlan>,
+    /// The lab network.
+    pub network: String,
+    /// User override.
+    pub user: Option<String>,
+    /// Readiness probe, if the service has one.
+    pub ready: Option<ReadyProbe>,
+    /// Services that must be started first.
+    pub depends_on: Vec<String>,
+    /// Docker healthcheck: test, interval, timeout, retries.
+    pub healthcheck: Option<(Vec<String>, Duration, Duration, u32)>,
+}
+
+/// A published port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortPlan {
+    /// Container port.
+    pub container: u16,
+    /// Host port on 127.0.0.1 (0 = ephemeral).
+    pub host: u16,
+}
+
+/// A bind mount of a workspace folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindPlan {
+    /// Absolute host path.
+    pub host: PathBuf,
+    /// Container path.
+    pub target: String,
+    /// Read-only.
+    pub read_only: bool,
+}
+
+/// A named volume mount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumePlan {
+    /// Full volume name (`promlab-8-3-data`).
+    pub name: String,
+    /// Container path.
+    pub target: String,
+}
+
+/// An HTTP readiness probe on a container port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadyProbe {
+    /// Container port.
+    pub port: u16,
+    /// Path answering 2xx when ready.
+    pub path: String,
+}
+
+/// A whole lab stack to create.
+#[derive(Debug, Clone)]
+pub struct StackPlan {
+    /// Project name (`promlab-8-3`).
+    pub project: String,
+    /// Network name.
+    pub network: String,
+    /// Labels on the network and volumes.
+    pub labels: BTreeMap<String, String>,
+    /// Named volumes to create.
+    pub volumes: Vec<String>,
+    /// Containers, in dependency order.
+    pub containers: Vec<ContainerPlan>,
+}
+
+/// A container promlab owns, as Docker reports it.
+#[derive(Debug, Clone)]
+pub struct Owned {
+    /// Container id.
+    pub id: String,
+    /// Container name.
+    pub name: String,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// `running`, `exited`, `created`, …
+    pub state: String,
+    /// Docker's status line (`Up 3 minutes`).
+    pub status: String,
+    /// Published ports: (container port, host ip, host port).
+    pub ports: Vec<(u16, String, u16)>,
+}
+
+impl Owned {
+    /// A label's value, or "".
+    pub fn label(&self, key: &str) -> &str {
+        self.labels.get(key).map_or("", String::as_str)
+    }
+
+    /// The service name.
+    pub fn service(&self) -> &str {
+        self.label(LABEL_SERVICE)
+    }
+
+    /// The project name.
+    pub fn project(&self) -> &str {
+        self.label(LABEL_PROJECT)
+    }
+
+    /// The host port published for a container port.
+    pub fn host_port(&self, container_port: u16) -> Option<u16> {
+        self.ports.iter().find(|p| p.0 == container_port).map(|p| p.2)
+    }
+
+    /// The base URL of the service's main port on the host.
+    pub fn url(&self) -> Option<String> {
+        let port: u16 = self.label(LABEL_PORT).parse().ok()?;
+        let host = self.host_port(port)?;
+        Some(format!("http://127.0.0.1:{host}"))
+    }
+}
+
+/// A container runtime failure.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// Docker cannot be reached.
+    #[error("cannot reach Docker ({detail}): is the Docker engine running? `docker info` tells")]
+    Unreachable {
+        /// What the client said.
+        detail: String,
+    },
+    /// An image is not present and could not be pulled.
+    #[error(
+        "image {image} is not present and cannot be pulled ({detail}); run `make images` or set PROMLAB_IMAGES=compose/images.local.yaml"
+    )]
+    ImageMissing {
+        /// The image reference.
+        image: String,
+        /// What the pull said.
+        detail: String,
+    },
+    /// A name is taken by something promlab does not own.
+    #[error(
+        "{what} `{name}` already exists and promlab does not own it: remove it with `docker rm -f {name}` or pick another lab"
+    )]
+    Conflict {
+        /// container, network, volume.
+        what: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// A Docker API call failed.
+    #[error("docker could not {action}: {detail}")]
+    Api {
+        /// What promlab asked for.
+        action: String,
+        /// What Docker said.
+        detail: String,
+    },
+    /// A container stopped while promlab waited for it.
+    #[error("service `{service}` exited while starting (exit code {code}); its last log lines:\n{logs}")]
+    Exited {
+        /// The service.
+        service: String,
+        /// Exit code.
+        code: i64,
+        /// The tail of its logs.
+        logs: String,
+    },
+    /// A service did not become ready in time.
+    #[error(
+        "service `{service}` was not ready after {waited:?} ({last}); `promlab logs {service}` shows why"
+    )]
+    NotReady {
+        /// The service.
+        service: String,
+        /// How long promlab waited.
+        waited: Duration,
+        /// The last probe result.
+        last: String,
+    },
+    /// Ctrl-C.
+    #[error("interrupted; everything this command created was removed")]
+    Interrupted,
+}

@@ -1,0 +1,230 @@
+//! Bringing a planned stack up: images, network, volumes, containers created concurrently,
+//! started in dependency waves, readiness awaited per service with one deadline, and a full
+//! rollback (by label) on failure or Ctrl-C.
+
+use std::time::{Duration, Instant};
+
+use futures::future::{join_all, try_join_all};
+
+use super::docker::Docker;
+use super::plan::waves;
+use super::{LABEL_PROJECT, Owned, ReadyProbe, RuntimeError, StackPlan};
+
+/// Something `up` wants the user to see.
+#[derive(Debug, Clone)]
+pub enum UpEvent {
+    /// An image is being pulled.
+    Pulling {
+        /// The image.
+        image: String,
+        /// Bytes done and total, when known.
+        current: Option<u64>,
+        /// Total bytes.
+        total: Option<u64>,
+    },
+    /// Containers are being created.
+    Creating {
+        /// How many.
+        count: usize,
+    },
+    /// A service answers its readiness probe.
+    Ready {
+        /// The service.
+        service: String,
+        /// Time since `up` began.
+        after: Duration,
+    },
+}
+
+/// Pulls every image of the plan that is not present.
+pub async fn ensure_images(
+    docker: &Docker,
+    plan: &StackPlan,
+    events: &(dyn Fn(UpEvent) + Sync),
+) -> Result<(), RuntimeError> {
+    let mut images: Vec<&str> = plan.containers.iter().map(|c| c.image.as_str()).collect();
+    images.sort_unstable();
+    images.dedup();
+    for image in images {
+        if docker.image_present(image).await? {
+            continue;
+        }
+        docker
+            .pull(image, |(_, _, current, total)| {
+                events(UpEvent::Pulling {
+                    image: image.to_string(),
+                    current,
+                    total,
+                });
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Creates and starts the stack and waits until every service is ready. On any failure,
+/// or when `cancel` resolves (Ctrl-C), removes everything of the project and returns the error.
+pub async fn apply(
+    docker: &Docker,
+    plan: &StackPlan,
+    deadline: Duration,
+    events: &(dyn Fn(UpEvent) + Sync),
+    cancel: impl std::future::Future<Output = ()>,
+) -> Result<Vec<Owned>, RuntimeError> {
+    let started = Instant::now();
+    let result = tokio::select! {
+        r = apply_inner(docker, plan, deadline, started, events) => r,
+        () = cancel => Err(RuntimeError::Interrupted),
+    };
+    if result.is_err() {
+        let _ = docker.remove_all(&[(LABEL_PROJECT, &plan.project)]).await;
+    }
+    result
+}
+
+async fn apply_inner(
+    docker: &Docker,
+    plan: &StackPlan,
+    deadline: Duration,
+    started: Instant,
+    events: &(dyn Fn(UpEvent) + Sync),
+) -> Result<Vec<Owned>, RuntimeError> {
+    docker.ensure_network(&plan.network, &plan.labels).await?;
+    try_join_all(plan.volumes.iter().map(|v| docker.ensure_volume(v, &plan.labels))).await?;
+    events(UpEvent::Creating {
+        count: plan.containers.len(),
+    });
+    let ids = try_join_all(plan.containers.iter().map(|c| docker.create(c))).await?;
+    let id_of = |service: &str| -> String {
+        plan.containers
+            .iter()
+            .zip(&ids)
+            .find(|(c, _)| c.service == service)
+            .map(|(_, id)| id.clone())
+            .unwrap_or_default()
+    };
+    for wave in waves(plan) {
+        try_join_all(wave.iter().map(|c| {
+            let id = id_of(&c.service);
+            async move { start_with_port_fallback(docker, c, &id).await }
+        }))
+        .await?;
+    }
+    let owned = docker.owned(&[(LABEL_PROJECT, &plan.project)]).await?;
+    let client = crate::http::client(Duration::from_secs(2));
+    let waits = plan.containers.iter().map(|c| {
+        let own = owned.iter().find(|o| o.service() == c.service).cloned();
+        let client = client.clone();
+        let id = own.as_ref().map_or_else(|| id_of(&c.service), |o| o.id.clone());
+        async move {
+            wait_ready(
+                docker,
+                &client,
+                &c.service,
+                &id,
+                own.as_ref(),
+                c.ready.as_ref(),
+                started,
+                deadline,
+            )
+            .await?;
+            events(UpEvent::Ready {
+                service: c.service.clone(),
+                after: started.elapsed(),
+            });
+            Ok::<(), RuntimeError>(())
+        }
+    });
+    let results = join_all(waits).await;
+    if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
+        return Err(e);
+    }
+    Ok(owned)
+}
+
+/// Starts a container; when a preferred host port was taken meanwhile (another `up` racing
+/// for it), recreates the container on ephemeral ports instead.
+async fn start_with_port_fallback(
+    docker: &Docker,
+    c: &super::ContainerPlan,
+    id: &str,
+) -> Result<(), RuntimeError> {
+    match docker.start(id).await {
+        Err(RuntimeError::Api { detail, .. })
+            if detail.contains("port is already allocated") || detail.contains("address already in use") =>
+        {
+            docker.remove_container(id).await?;
+            let mut ephemeral = c.clone();
+            for p in &mut ephemeral.ports {
+                p.host = 0;
+            }
+            let new_id = docker.create(&ephemeral).await?;
+            docker.start(&new_id).await
+        }
+        other => other,
+    }
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; a struct would only rename them"
+)]
+async fn wait_ready(
+    docker: &Docker,
+    client: &reqwest::Client,
+    service: &str,
+    id: &str,
+    owned: Option<&Owned>,
+    probe: Option<&ReadyProbe>,
+    started: Instant,
+    deadline: Duration,
+) -> Result<(), RuntimeError> {
+    let url = match (probe, owned) {
+        (Some(p), Some(o)) => o
+            .host_port(p.port)
+            .map(|hp| format!("http://127.0.0.1:{hp}{}", p.path)),
+        _ => None,
+    };
+    let mut last = "not probed yet".to_string();
+    let mut tick = 0u32;
+    loop {
+        if tick.is_multiple_of(10) || url.is_none() {
+            let (running, code) = docker.state(id).await?;
+            if !running {
+                return Err(RuntimeError::Exited {
+                    service: service.to_string(),
+                    code,
+                    logs: indent(&docker.logs_tail(id, 15).await),
+                });
+            }
+            if url.is_none() {
+                return Ok(());
+            }
+        }
+        if let Some(u) = &url {
+            match client.get(u).send().await {
+                Ok(r) if r.status().is_success() => return Ok(()),
+                Ok(r) => last = format!("{u} answered {}", r.status()),
+                Err(e) => last = format!("{u}: {}", crate::http::describe(&e)),
+            }
+        }
+        if started.elapsed() > deadline {
+            return Err(RuntimeError::NotReady {
+                service: service.to_string(),
+                waited: deadline,
+                last,
+            });
+        }
+        tick += 1;
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+}
+
+fn indent(s: &str) -> String {
+    let lines: Vec<&str> = s.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines
+        .iter()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
