@@ -16,7 +16,12 @@ fn docker_compose_accepts_every_stack() {
             .args(["config", "-q"])
             .output()
             .unwrap_or_else(|e| panic!("cannot run docker-compose ({e}); install the Compose tool"));
-        assert!(out.status.success(), "{}: {}", p.display(), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            p.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
         promlab::stack::Stack::load(&p).unwrap_or_else(|e| panic!("{e}"));
         n += 1;
     }

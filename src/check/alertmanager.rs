@@ -1,29 +1,408 @@
 //! Checks on alerting: `alert` (at Prometheus or Alertmanager), `silence`, `notification`
 //! (what the built-in webhook sink received).
 
+use serde_json::Value;
+
+use super::compare::{Cmp, show};
 use super::spec::{AlertCheck, NotificationCheck, SilenceCheck};
 use super::{Ctx, Eval};
 
+fn labels_line(v: Option<&Value>) -> String {
+    let Some(m) = v.and_then(Value::as_object) else {
+        return "{}".into();
+    };
+    let inner: Vec<String> = m.iter().map(|(k, v)| format!("{k}={}", show(v))).collect();
+    format!("{{{}}}", inner.join(", "))
+}
+
 /// `alert:`
-pub async fn alert(_ctx: &Ctx, c: &AlertCheck) -> Eval {
-    Eval::fail(
-        "an alert check",
-        format!("alert checks at {} are not implemented in this build", c.at),
+pub async fn alert(ctx: &Ctx, c: &AlertCheck) -> Eval {
+    let at_am = match c.at.as_str() {
+        "prometheus" => false,
+        "alertmanager" => true,
+        other => return Eval::fail("at: prometheus or alertmanager", format!("at: {other}")).settled(),
+    };
+    let server = c.server.clone().unwrap_or_else(|| c.at.clone());
+    let path = if at_am { "/api/v2/alerts" } else { "/api/v1/alerts" };
+    let doc = match ctx.get_json(&server, path).await {
+        Ok(d) => d,
+        Err(e) => return Eval::fail(format!("the alerts at {server}"), e),
+    };
+    let list = if at_am {
+        doc.as_array().cloned()
+    } else {
+        doc.pointer("/data/alerts").and_then(Value::as_array).cloned()
+    };
+    let all = list.unwrap_or_default();
+    judge_alerts(&all, c, at_am, &server)
+}
+
+/// Judges a list of alerts (Prometheus `/api/v1/alerts` data or Alertmanager `/api/v2/alerts`).
+pub fn judge_alerts(all: &[Value], c: &AlertCheck, at_am: bool, server: &str) -> Eval {
+    let selected: Vec<&Value> = all
+        .iter()
+        .filter(|a| {
+            c.alertname
+                .as_ref()
+                .is_none_or(|n| a.pointer("/labels/alertname").and_then(Value::as_str) == Some(n))
+        })
+        .filter(|a| {
+            c.labels
+                .iter()
+                .all(|(k, cmp)| cmp.check(a.get("labels").and_then(|l| l.get(k))).is_ok())
+        })
+        .collect();
+    let what = match &c.alertname {
+        Some(n) => format!("alert {n}"),
+        None => "alerts".to_string(),
+    };
+    let x = &c.expect;
+    let count = x.count.clone().unwrap_or_else(|| Cmp::ge(1.0));
+    if let Err(why) = count.check(Some(&Value::from(selected.len()))) {
+        let names: Vec<String> = all.iter().map(|a| labels_line(a.get("labels"))).take(5).collect();
+        let seen = if names.is_empty() {
+            "no alerts at all".to_string()
+        } else {
+            names.join("; ")
+        };
+        return Eval::fail(
+            format!("{} {what} at {server}", count.describe()),
+            format!("{} ({why})", selected.len()),
+        )
+        .with_detail(format!("{server} has: {seen}"));
+    }
+    for a in &selected {
+        let state = if at_am {
+            a.pointer("/status/state")
+        } else {
+            a.get("state")
+        };
+        let receivers: Option<Value> = a.get("receivers").and_then(Value::as_array).map(|r| {
+            Value::from(
+                r.iter()
+                    .filter_map(|x| x.get("name").cloned())
+                    .collect::<Vec<_>>(),
+            )
+        });
+        let inhibited = a
+            .pointer("/status/inhibitedBy")
+            .and_then(Value::as_array)
+            .map(|v| Value::Bool(!v.is_empty()));
+        let silenced = a
+            .pointer("/status/silencedBy")
+            .and_then(Value::as_array)
+            .map(|v| Value::Bool(!v.is_empty()));
+        let facts: [(&str, Option<Cmp>, Option<Value>); 4] = [
+            ("state", x.state.clone(), state.cloned()),
+            ("receivers", x.receivers.clone(), receivers),
+            (
+                "inhibited",
+                x.inhibited.map(|b| Cmp::eq(Value::Bool(b))),
+                inhibited,
+            ),
+            ("silenced", x.silenced.map(|b| Cmp::eq(Value::Bool(b))), silenced),
+        ];
+        let line = labels_line(a.get("labels"));
+        for (field, cmp, got) in facts {
+            let Some(cmp) = cmp else { continue };
+            if let Err(why) = cmp.check(got.as_ref()) {
+                return Eval::fail(
+                    format!("{what}: {field} {}", cmp.describe()),
+                    format!(
+                        "{line} has {field} {} ({why})",
+                        got.as_ref().map_or_else(|| "unset".into(), show)
+                    ),
+                );
+            }
+        }
+        for (kind, map) in [("labels", &x.labels), ("annotations", &x.annotations)] {
+            for (k, cmp) in map {
+                let got = a.get(kind).and_then(|m| m.get(k));
+                if let Err(why) = cmp.check(got) {
+                    return Eval::fail(
+                        format!("{what}: {kind}.{k} {}", cmp.describe()),
+                        format!(
+                            "{line} has {kind}.{k} {} ({why})",
+                            got.map_or_else(|| "unset".into(), show)
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    let shown: Vec<String> = selected
+        .iter()
+        .take(3)
+        .map(|a| labels_line(a.get("labels")))
+        .collect();
+    Eval::pass(
+        format!("{what} at {server}"),
+        format!("{} alert(s): {}", selected.len(), shown.join("; ")),
     )
 }
 
 /// `silence:`
-pub async fn silence(_ctx: &Ctx, _c: &SilenceCheck) -> Eval {
-    Eval::fail(
-        "a silence check",
-        "silence checks are not implemented in this build",
-    )
+pub async fn silence(ctx: &Ctx, c: &SilenceCheck) -> Eval {
+    let doc = match ctx.get_json(&c.server, "/api/v2/silences").await {
+        Ok(d) => d,
+        Err(e) => return Eval::fail("the silences of Alertmanager", e),
+    };
+    judge_silences(doc.as_array().map(Vec::as_slice).unwrap_or(&[]), c)
+}
+
+/// Judges Alertmanager silences.
+pub fn judge_silences(all: &[Value], c: &SilenceCheck) -> Eval {
+    let state = c.state.clone().unwrap_or_else(|| "active".to_string());
+    let selected: Vec<&Value> = all
+        .iter()
+        .filter(|s| s.pointer("/status/state").and_then(Value::as_str) == Some(state.as_str()))
+        .filter(|s| {
+            c.matcher_name.as_ref().is_none_or(|name| {
+                s.get("matchers").and_then(Value::as_array).is_some_and(|ms| {
+                    ms.iter().any(|m| {
+                        m.get("name").and_then(Value::as_str) == Some(name.as_str())
+                            && c.matcher_value
+                                .as_ref()
+                                .is_none_or(|v| v.check(m.get("value")).is_ok())
+                    })
+                })
+            })
+        })
+        .collect();
+    let x = &c.expect;
+    let count = x.count.clone().unwrap_or_else(|| Cmp::ge(1.0));
+    let what = match &c.matcher_name {
+        Some(n) => format!("{state} silences on {n}"),
+        None => format!("{state} silences"),
+    };
+    if let Err(why) = count.check(Some(&Value::from(selected.len()))) {
+        return Eval::fail(
+            format!("{} {what}", count.describe()),
+            format!("{} ({why})", selected.len()),
+        );
+    }
+    for s in &selected {
+        let id = s.get("id").and_then(Value::as_str).unwrap_or("?");
+        let dur = match (
+            s.get("startsAt").and_then(Value::as_str).and_then(|t| {
+                humantime::parse_rfc3339_weak(t.trim_end_matches('Z').split('.').next().unwrap_or(t)).ok()
+            }),
+            s.get("endsAt").and_then(Value::as_str).and_then(|t| {
+                humantime::parse_rfc3339_weak(t.trim_end_matches('Z').split('.').next().unwrap_or(t)).ok()
+            }),
+        ) {
+            (Some(a), Some(b)) => b.duration_since(a).ok().map(|d| Value::from(d.as_secs_f64())),
+            _ => None,
+        };
+        let facts: [(&str, &Option<Cmp>, Option<Value>); 3] = [
+            ("comment", &x.comment, s.get("comment").cloned()),
+            ("createdBy", &x.created_by, s.get("createdBy").cloned()),
+            ("duration (s)", &x.duration, dur),
+        ];
+        for (field, cmp, got) in facts {
+            let Some(cmp) = cmp else { continue };
+            if let Err(why) = cmp.check(got.as_ref()) {
+                return Eval::fail(
+                    format!("silence {field} {}", cmp.describe()),
+                    format!(
+                        "silence {id} has {field} {} ({why})",
+                        got.as_ref().map_or_else(|| "unset".into(), show)
+                    ),
+                );
+            }
+        }
+        if x.no_broad_matchers {
+            let broad = s.get("matchers").and_then(Value::as_array).is_some_and(|ms| {
+                ms.iter().any(|m| {
+                    m.get("isRegex").and_then(Value::as_bool) == Some(true)
+                        && matches!(m.get("value").and_then(Value::as_str), Some(".*" | ".+" | ""))
+                })
+            });
+            if broad {
+                return Eval::fail(
+                    "silences that target specific alerts",
+                    format!("silence {id} has a matcher that matches everything"),
+                );
+            }
+        }
+    }
+    Eval::pass(what, format!("{} silence(s)", selected.len()))
 }
 
 /// `notification:`
-pub async fn notification(_ctx: &Ctx, _c: &NotificationCheck) -> Eval {
-    Eval::fail(
-        "a notification check",
-        "notification checks are not implemented in this build",
+pub async fn notification(ctx: &Ctx, c: &NotificationCheck) -> Eval {
+    let path = format!("/api/notifications?hook={}", c.hook);
+    let doc = match ctx.get_json(&c.server, &path).await {
+        Ok(d) => d,
+        Err(e) => return Eval::fail(format!("notifications at hook {}", c.hook), e),
+    };
+    let others = ctx.get_json(&c.server, "/api/notifications").await.ok();
+    let since = if c.since_check_start {
+        ctx.started_unix
+    } else {
+        0.0
+    };
+    judge_notifications(
+        doc.as_array().map(Vec::as_slice).unwrap_or(&[]),
+        others.as_ref(),
+        c,
+        since,
     )
+}
+
+/// Judges the sink's records for one hook.
+pub fn judge_notifications(
+    records: &[Value],
+    all: Option<&Value>,
+    c: &NotificationCheck,
+    since: f64,
+) -> Eval {
+    let selected: Vec<&Value> = records
+        .iter()
+        .filter(|r| r.get("received_at").and_then(Value::as_f64).unwrap_or(0.0) >= since)
+        .filter(|r| {
+            c.status
+                .as_ref()
+                .is_none_or(|s| r.pointer("/payload/status").and_then(Value::as_str) == Some(s.as_str()))
+        })
+        .filter(|r| {
+            c.alertname.as_ref().is_none_or(|n| {
+                r.pointer("/payload/alerts")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| {
+                        a.iter().any(|al| {
+                            al.pointer("/labels/alertname").and_then(Value::as_str) == Some(n.as_str())
+                        })
+                    })
+            })
+        })
+        .collect();
+    let x = &c.expect;
+    let count = x.count.clone().unwrap_or_else(|| Cmp::ge(1.0));
+    let what = format!("notifications at hook {}", c.hook);
+    if let Err(why) = count.check(Some(&Value::from(selected.len()))) {
+        let mut e = Eval::fail(
+            format!("{} {what}", count.describe()),
+            format!("{} ({why})", selected.len()),
+        );
+        if let Some(all) = all.and_then(Value::as_array) {
+            let mut hooks: Vec<String> = all
+                .iter()
+                .filter_map(|r| r.get("hook").and_then(Value::as_str).map(str::to_string))
+                .collect();
+            hooks.sort();
+            let mut counted: Vec<String> = Vec::new();
+            for h in &hooks {
+                if !counted.iter().any(|c| c.starts_with(&format!("{h}×"))) {
+                    counted.push(format!("{h}×{}", hooks.iter().filter(|x| *x == h).count()));
+                }
+            }
+            if !counted.is_empty() {
+                e = e.with_detail(format!("the sink received: {}", counted.join(", ")));
+            }
+        }
+        return e;
+    }
+    for r in &selected {
+        let p = r.get("payload").cloned().unwrap_or(Value::Null);
+        let n_alerts = p.get("alerts").and_then(Value::as_array).map_or(0, Vec::len);
+        if let Some(cmp) = &x.alerts
+            && let Err(why) = cmp.check(Some(&Value::from(n_alerts)))
+        {
+            return Eval::fail(
+                format!("{} alerts per notification", cmp.describe()),
+                format!("a notification with {n_alerts} alerts ({why}) — check group_by"),
+            );
+        }
+        if let Some(cmp) = &x.receiver
+            && let Err(why) = cmp.check(p.get("receiver"))
+        {
+            return Eval::fail(
+                format!("receiver {}", cmp.describe()),
+                format!(
+                    "receiver {} ({why})",
+                    p.get("receiver").map_or_else(|| "unset".into(), show)
+                ),
+            );
+        }
+        for (kind, field, map) in [
+            ("groupLabels", "group_labels", &x.group_labels),
+            ("commonLabels", "common_labels", &x.common_labels),
+        ] {
+            for (k, cmp) in map {
+                let got = p.get(kind).and_then(|m| m.get(k));
+                if let Err(why) = cmp.check(got) {
+                    return Eval::fail(
+                        format!("{field}.{k} {}", cmp.describe()),
+                        format!("{kind} {} ({why})", labels_line(p.get(kind))),
+                    );
+                }
+            }
+        }
+    }
+    Eval::pass(what, format!("{} notification(s)", selected.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn alerts_at_prometheus_by_state() {
+        let all =
+            vec![json!({"labels": {"alertname": "DemoDown", "instance": "demo-2:8080"}, "state": "pending"})];
+        let c: AlertCheck = serde_yaml::from_str("{alertname: DemoDown, expect: {state: firing}}").unwrap();
+        let e = judge_alerts(&all, &c, false, "prometheus");
+        assert!(!e.pass && e.observed.contains("pending"), "{e:?}");
+        let c: AlertCheck = serde_yaml::from_str(
+            "{alertname: DemoDown, labels: {instance: {regex: demo-2}}, expect: {state: pending}}",
+        )
+        .unwrap();
+        assert!(judge_alerts(&all, &c, false, "prometheus").pass);
+        let c: AlertCheck = serde_yaml::from_str("{alertname: Nope}").unwrap();
+        assert!(!judge_alerts(&all, &c, false, "prometheus").pass);
+    }
+
+    #[test]
+    fn alerts_at_alertmanager_receivers_and_inhibition() {
+        let all = vec![
+            json!({"labels": {"alertname": "X"}, "status": {"state": "suppressed", "inhibitedBy": ["abc"], "silencedBy": []}, "receivers": [{"name": "db-pager"}]}),
+        ];
+        let c: AlertCheck = serde_yaml::from_str("{at: alertmanager, alertname: X, expect: {receivers: {set_equal: [db-pager]}, inhibited: true, silenced: false}}").unwrap();
+        assert!(judge_alerts(&all, &c, true, "alertmanager").pass);
+        let c: AlertCheck = serde_yaml::from_str(
+            "{at: alertmanager, alertname: X, expect: {receivers: {set_equal: [default]}}}",
+        )
+        .unwrap();
+        assert!(!judge_alerts(&all, &c, true, "alertmanager").pass);
+    }
+
+    #[test]
+    fn silences_by_matcher_and_breadth() {
+        let all = vec![
+            json!({"id": "a1", "status": {"state": "active"}, "matchers": [{"name": "alertname", "value": ".*", "isRegex": true}], "comment": "maintenance", "createdBy": "me", "startsAt": "2026-01-01T00:00:00.000Z", "endsAt": "2026-01-01T01:00:00.000Z"}),
+        ];
+        let c: SilenceCheck =
+            serde_yaml::from_str("{matcher_name: alertname, expect: {duration: {le: 7200}}}").unwrap();
+        assert!(judge_silences(&all, &c).pass);
+        let c: SilenceCheck =
+            serde_yaml::from_str("{matcher_name: alertname, expect: {no_broad_matchers: true}}").unwrap();
+        assert!(!judge_silences(&all, &c).pass);
+    }
+
+    #[test]
+    fn notifications_by_status_and_grouping() {
+        let recs = vec![
+            json!({"hook": "team", "received_at": 10.0, "payload": {"status": "firing", "receiver": "team", "groupLabels": {"alertname": "A"}, "alerts": [{"labels": {"alertname": "A"}}, {"labels": {"alertname": "A"}}]}}),
+        ];
+        let c: NotificationCheck = serde_yaml::from_str(
+            "{hook: team, status: firing, expect: {count: 1, alerts: 2, group_labels: {alertname: A}}}",
+        )
+        .unwrap();
+        assert!(judge_notifications(&recs, None, &c, 0.0).pass);
+        assert!(!judge_notifications(&recs, None, &c, 11.0).pass, "since filters");
+        let c: NotificationCheck = serde_yaml::from_str("{hook: team, expect: {alerts: 1}}").unwrap();
+        assert!(!judge_notifications(&recs, None, &c, 0.0).pass);
+    }
 }

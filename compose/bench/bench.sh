@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Benchmark: `promlab up 1.1` vs `docker-compose up -d` + readiness polling, same stack,
+# same images, alternating, N pairs; prints medians and the ratio to compose/bench/results.md.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+N=${N:-5}
+BIN=${BIN:-./target/release/promlab}
+export PROMLAB_IMAGES=${PROMLAB_IMAGES:-compose/images.local.yaml}
+export PROMLAB_HOME; PROMLAB_HOME=$(mktemp -d)
+work=$(mktemp -d); trap 'docker-compose -p promlabbench -f "$work/compose.yaml" down -v >/dev/null 2>&1 || true; "$BIN" down 1.1 >/dev/null 2>&1 || true; rm -rf "$work" "$PROMLAB_HOME"' EXIT
+cp -r labs/01-fundamentals/1.1-what-is-prometheus/starter/. "$work/"
+chmod -R a+rX "$work"
+# The same stack, images resolved, for docker-compose (ports moved off promlab's).
+sed -e "s|image: prometheus|image: $(grep '^  prometheus:' "$PROMLAB_IMAGES" | awk '{print $2}')|" \
+    -e "s|image: node-exporter|image: $(grep '^  node-exporter:' "$PROMLAB_IMAGES" | awk '{print $2}')|" \
+    -e 's|127.0.0.1:9090:9090|127.0.0.1:19090:9090|' -e 's|127.0.0.1:9100:9100|127.0.0.1:19100:9100|' \
+    compose/stacks/base.yaml > "$work/compose.yaml"
+now() { date +%s.%N; }
+wait_url() { until curl -sf -o /dev/null "$1"; do sleep 0.02; done; }
+p=(); c=()
+for i in $(seq "$N"); do
+  t0=$(now); "$BIN" up 1.1 --workspace "$work" >/dev/null; t1=$(now)
+  p+=("$(echo "$t1 - $t0" | bc)"); "$BIN" down 1.1 >/dev/null
+  t0=$(now); docker-compose -p promlabbench -f "$work/compose.yaml" up -d >/dev/null 2>&1
+  wait_url http://127.0.0.1:19090/-/ready; wait_url http://127.0.0.1:19100/metrics; t1=$(now)
+  c+=("$(echo "$t1 - $t0" | bc)"); docker-compose -p promlabbench -f "$work/compose.yaml" down -v >/dev/null 2>&1
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+mp=$(median "${p[@]}"); mc=$(median "${c[@]}")
+ratio=$(echo "scale=2; $mp / $mc" | bc)
+{
+  echo "# promlab benchmarks ($(date -u +%F), $(nproc) cores)"
+  echo
+  echo "| what | median (s) | runs |"
+  echo "|---|---|---|"
+  echo "| promlab up 1.1 (until every service is ready) | $mp | ${p[*]} |"
+  echo "| docker-compose up -d + readiness polling, same stack and images | $mc | ${c[*]} |"
+  echo "| ratio promlab / compose | $ratio | |"
+} | tee compose/bench/results.md

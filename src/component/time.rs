@@ -1,0 +1,37 @@
+//! Wall-clock helpers shared by the demo and the sink: unix seconds as `f64`
+//! and their RFC 3339 rendering.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Seconds since the unix epoch, with sub-second precision (0 if the clock
+/// is set before 1970).
+pub fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Renders unix seconds as RFC 3339 UTC with millisecond precision
+/// (negative or non-finite input renders as the epoch).
+pub fn rfc3339(unix_seconds: f64) -> String {
+    let since_epoch = Duration::try_from_secs_f64(unix_seconds).unwrap_or_default();
+    humantime::format_rfc3339_millis(UNIX_EPOCH + since_epoch).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_rfc3339() {
+        assert_eq!(rfc3339(0.0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_700_000_000.25), "2023-11-14T22:13:20.250Z");
+        assert_eq!(rfc3339(-5.0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(f64::NAN), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn now_is_after_2020() {
+        assert!(unix_now() > 1_577_836_800.0);
+    }
+}
