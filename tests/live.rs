@@ -27,8 +27,8 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A data root with the repo's roadmap, stacks and images, lab 1.1, and fixture labs made
-/// from it: 1.2 (a copy) and 1.3 (a Prometheus that cannot start).
+/// A data root with the repo's roadmap, stacks and images, and fixture labs made from lab
+/// 1.1: 25.1 and 25.2 (copies) and 25.3 (a Prometheus that cannot start).
 fn setup() -> Env {
     let out = Command::new("docker")
         .args(["image", "inspect", "promlab-local/prometheus:debian"])
@@ -43,17 +43,18 @@ fn setup() -> Env {
     std::fs::create_dir_all(r.join("labs")).unwrap();
     std::fs::copy(repo().join("labs/roadmap.yaml"), r.join("labs/roadmap.yaml")).unwrap();
     copy_dir(&repo().join("compose"), &r.join("compose"));
+    // Fixture labs live in section 25 so they never collide with a lab someone runs by hand.
     let l11 = repo().join("labs/01-fundamentals/1.1-what-is-prometheus");
-    copy_dir(&l11, &r.join("labs/01-fundamentals/1.1-what-is-prometheus"));
     for (id, title, extra) in [
-        ("1.2", "Prometheus History and Evolution", ""),
+        ("25.1", "Prometheus Strategy Development", ""),
+        ("25.2", "Monitoring Strategy Decisions", ""),
         (
-            "1.3",
-            "Prometheus vs Other Monitoring Solutions",
+            "25.3",
+            "Technology Stack Planning",
             "services:\n  prometheus:\n    image: prometheus\n    command: [--no-such-flag]\n    ports: [\"127.0.0.1:9090:9090\"]\n    x-promlab: {port: 9090, ready: /-/ready, role: prometheus}\n",
         ),
     ] {
-        let dir = r.join(format!("labs/01-fundamentals/{id}-fixture"));
+        let dir = r.join(format!("labs/25-cto/{id}-fixture"));
         copy_dir(&l11, &dir);
         let text = std::fs::read_to_string(dir.join("lab.yaml"))
             .unwrap()
@@ -131,12 +132,12 @@ fn leftovers(project: &str) -> Vec<String> {
 fn up_status_check_down_for_two_labs_side_by_side() {
     let env = setup();
     let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| env.run(&["up", "1.1"]));
-        let b = s.spawn(|| env.run(&["up", "1.2"]));
+        let a = s.spawn(|| env.run(&["up", "25.1"]));
+        let b = s.spawn(|| env.run(&["up", "25.2"]));
         (a.join().unwrap(), b.join().unwrap())
     });
-    assert!(a.status.success(), "up 1.1 failed: {}", text(&a));
-    assert!(b.status.success(), "up 1.2 failed: {}", text(&b));
+    assert!(a.status.success(), "up 25.1 failed: {}", text(&a));
+    assert!(b.status.success(), "up 25.2 failed: {}", text(&b));
     // The URLs printed are real and answer.
     for out in [&a, &b] {
         let t = text(out);
@@ -155,7 +156,7 @@ fn up_status_check_down_for_two_labs_side_by_side() {
         .args([
             "ps",
             "--filter",
-            "label=io.promlab.lab=1.1",
+            "label=io.promlab.lab=25.1",
             "--format",
             "{{.Ports}}",
         ])
@@ -166,22 +167,22 @@ fn up_status_check_down_for_two_labs_side_by_side() {
     assert!(!ports.contains("0.0.0.0"), "published beyond loopback: {ports}");
     let status = env.run(&["status"]);
     let st = text(&status);
-    assert!(st.contains("lab 1.1") && st.contains("lab 1.2"), "{st}");
+    assert!(st.contains("lab 25.1") && st.contains("lab 25.2"), "{st}");
     assert!(st.contains("prometheus") && st.contains("running"), "{st}");
     // `up` again reuses the running lab.
-    let again = env.run(&["up", "1.1"]);
+    let again = env.run(&["up", "25.1"]);
     assert!(text(&again).contains("already up"), "{}", text(&again));
     // The starter fails the node check, as JSON.
-    let check = env.run(&["check", "1.1", "--json"]);
+    let check = env.run(&["check", "25.1", "--json"]);
     assert_eq!(check.status.code(), Some(1), "{}", text(&check));
     let report: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
     assert_eq!(report["outcomes"][0]["id"], "node-target-up");
     assert_eq!(report["outcomes"][0]["status"], "fail");
     assert_eq!(report["outcomes"][1]["status"], "blocked");
     // A broken config: the first failure quotes Prometheus' own reload error; nothing passes.
-    let ws = env.home.path().join("labs/1.1/prometheus/prometheus.yml");
+    let ws = env.home.path().join("labs/25.1/prometheus/prometheus.yml");
     std::fs::write(&ws, "global:\n  scrape_interval: 5s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: [\"node-exporter:9100\"]\n    scrape_interva: 5s\n").unwrap();
-    let check = env.run(&["check", "1.1", "--json"]);
+    let check = env.run(&["check", "25.1", "--json"]);
     assert_eq!(check.status.code(), Some(1), "{}", text(&check));
     let report: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
     let first = &report["outcomes"][0];
@@ -198,7 +199,7 @@ fn up_status_check_down_for_two_labs_side_by_side() {
             .all(|o| o["status"] != "pass"),
         "{report}"
     );
-    for lab in ["1.1", "1.2"] {
+    for lab in ["25.1", "25.2"] {
         let down = env.run(&["down", lab]);
         assert!(down.status.success(), "{}", text(&down));
         let project = format!("promlab-{}", lab.replace('.', "-"));
@@ -208,14 +209,14 @@ fn up_status_check_down_for_two_labs_side_by_side() {
             "down left objects of {project}"
         );
     }
-    let down = env.run(&["down", "1.1"]);
+    let down = env.run(&["down", "25.1"]);
     assert!(down.status.success(), "down is idempotent: {}", text(&down));
 }
 
 #[test]
 fn failed_up_rolls_back_everything() {
     let env = setup();
-    let out = env.run(&["up", "1.3"]);
+    let out = env.run(&["up", "25.3"]);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("service `prometheus` exited"), "{t}");
@@ -223,13 +224,13 @@ fn failed_up_rolls_back_everything() {
         t.contains("no-such-flag"),
         "the container's own error is shown: {t}"
     );
-    assert_eq!(leftovers("promlab-1-3"), Vec::<String>::new());
+    assert_eq!(leftovers("promlab-25-3"), Vec::<String>::new());
 }
 
 #[test]
 fn check_without_a_running_lab_says_how_to_start_it() {
     let env = setup();
-    let out = env.run(&["check", "1.2"]);
+    let out = env.run(&["check", "25.2"]);
     assert_eq!(out.status.code(), Some(5), "{}", text(&out));
-    assert!(text(&out).contains("promlab up 1.2"), "{}", text(&out));
+    assert!(text(&out).contains("promlab up 25.2"), "{}", text(&out));
 }

@@ -1,17 +1,248 @@
-//! Generic HTTP checks (`http`) and metrics pages parsed (`exposition`).
+//! Generic HTTP checks (`http`) and metrics pages fetched and parsed (`exposition`, with the
+//! `prometheus-parse` crate).
 
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::compare::{Cmp, fmt_num, show};
+use super::prometheus::judge_paths;
 use super::spec::{ExpositionCheck, HttpCheck};
-use super::{Ctx, Eval};
+use super::{Ctx, Eval, trim};
 
 /// `http:`
-pub async fn http(_ctx: &Ctx, _c: &HttpCheck) -> Eval {
-    Eval::fail("an http check", "http checks are not implemented in this build")
+pub async fn http(ctx: &Ctx, c: &HttpCheck) -> Eval {
+    let base = match ctx.url(&c.service) {
+        Ok(u) => u,
+        Err(e) => return Eval::fail(format!("{} {}", c.method, c.path), e).settled(),
+    };
+    let Ok(method) = reqwest::Method::from_bytes(c.method.to_uppercase().as_bytes()) else {
+        return Eval::fail("an HTTP method", format!("`{}` is not one", c.method)).settled();
+    };
+    let mut req = ctx.client.request(method, format!("{base}{}", c.path));
+    for (k, v) in &c.headers {
+        req = req.header(k, v);
+    }
+    if let Some(b) = &c.body {
+        req = req.body(b.clone());
+    }
+    let what = format!("{} {} on {}", c.method.to_uppercase(), c.path, c.service);
+    let resp = match req.send().await {
+        Ok(r) => r,
+        Err(e) => return Eval::fail(what, format!("no answer: {}", crate::http::describe(&e))),
+    };
+    let status = resp.status().as_u16();
+    let body = resp.text().await.unwrap_or_default();
+    let status_cmp = c.status.clone().unwrap_or_else(|| {
+        Cmp(super::compare::Ops {
+            between: Some([200.0, 299.0]),
+            ..Default::default()
+        })
+    });
+    if let Err(why) = status_cmp.check(Some(&Value::from(status))) {
+        return Eval::fail(
+            format!("{what} → status {}", status_cmp.describe()),
+            format!("status {status} ({why}); body: {}", trim(&body, 120)),
+        );
+    }
+    if let Some(cmp) = &c.body_text
+        && let Err(why) = cmp.check(Some(&Value::String(body.clone())))
+    {
+        return Eval::fail(
+            format!("{what} → body {}", cmp.describe()),
+            format!("body {} ({why})", trim(&body, 120)),
+        );
+    }
+    if !c.json.is_empty() {
+        let doc: Value = match serde_json::from_str(&body) {
+            Ok(d) => d,
+            Err(_) => {
+                return Eval::fail(
+                    format!("{what} → JSON"),
+                    format!("not JSON: {}", trim(&body, 120)),
+                );
+            }
+        };
+        return judge_paths(&doc, &c.json, &what);
+    }
+    Eval::pass(what, format!("status {status}"))
+}
+
+/// One parsed sample: name, labels, value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedSample {
+    /// Metric name as exposed (`_bucket` for histogram buckets).
+    pub name: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Value.
+    pub value: f64,
+}
+
+/// Parses a text exposition into flat samples and the set of family names.
+pub fn parse_exposition(text: &str) -> Result<(Vec<ParsedSample>, Vec<String>), String> {
+    let lines = text.lines().map(|l| Ok(l.to_string()));
+    let scrape =
+        prometheus_parse::Scrape::parse(lines).map_err(|e| format!("cannot parse the metrics text: {e}"))?;
+    let mut out = Vec::new();
+    let mut families: Vec<String> = Vec::new();
+    for s in scrape.samples {
+        let labels: BTreeMap<String, String> = s.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        if !families.contains(&s.metric) {
+            families.push(s.metric.clone());
+        }
+        match s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => {
+                out.push(ParsedSample {
+                    name: s.metric,
+                    labels,
+                    value: v,
+                });
+            }
+            prometheus_parse::Value::Histogram(buckets) => {
+                for b in buckets {
+                    let mut l = labels.clone();
+                    l.insert("le".to_string(), fmt_num(b.less_than));
+                    out.push(ParsedSample {
+                        name: format!("{}_bucket", s.metric),
+                        labels: l,
+                        value: b.count,
+                    });
+                }
+            }
+            prometheus_parse::Value::Summary(qs) => {
+                for q in qs {
+                    let mut l = labels.clone();
+                    l.insert("quantile".to_string(), fmt_num(q.quantile));
+                    out.push(ParsedSample {
+                        name: s.metric.clone(),
+                        labels: l,
+                        value: q.count,
+                    });
+                }
+            }
+        }
+    }
+    families.sort();
+    Ok((out, families))
 }
 
 /// `exposition:`
-pub async fn exposition(_ctx: &Ctx, _c: &ExpositionCheck) -> Eval {
-    Eval::fail(
-        "an exposition check",
-        "exposition checks are not implemented in this build",
+pub async fn exposition(ctx: &Ctx, c: &ExpositionCheck) -> Eval {
+    let base = match ctx.url(&c.service) {
+        Ok(u) => u,
+        Err(e) => return Eval::fail(format!("metrics of {}", c.service), e).settled(),
+    };
+    let resp = ctx
+        .client
+        .get(format!("{base}{}", c.path))
+        .query(&c.query.iter().collect::<Vec<_>>())
+        .header("Accept", "text/plain;version=0.0.4")
+        .send()
+        .await;
+    let what = format!(
+        "{}{} on {}",
+        c.path,
+        if c.query.is_empty() { "" } else { "?…" },
+        c.service
+    );
+    let body = match resp {
+        Ok(r) if r.status().is_success() => r.text().await.unwrap_or_default(),
+        Ok(r) => return Eval::fail(format!("{what} to answer"), format!("status {}", r.status())),
+        Err(e) => return Eval::fail(format!("{what} to answer"), crate::http::describe(&e)),
+    };
+    let (samples, families) = match parse_exposition(&body) {
+        Ok(x) => x,
+        Err(e) => return Eval::fail(format!("{what} in the Prometheus text format"), e),
+    };
+    judge_exposition(&samples, &families, c, &what)
+}
+
+/// Judges parsed samples against an `exposition` check.
+pub fn judge_exposition(
+    samples: &[ParsedSample],
+    families: &[String],
+    c: &ExpositionCheck,
+    what: &str,
+) -> Eval {
+    for want in &c.samples {
+        let found: Vec<&ParsedSample> = samples
+            .iter()
+            .filter(|s| s.name == want.metric && want.labels.iter().all(|(k, v)| s.labels.get(k) == Some(v)))
+            .collect();
+        let Some(first) = found.first() else {
+            return Eval::fail(
+                format!("{what}: a sample {}{}", want.metric, show_labels(&want.labels)),
+                "no such sample",
+            );
+        };
+        if let Some(cmp) = &want.value
+            && let Err(why) = cmp.check(Some(&Value::from(first.value)))
+        {
+            return Eval::fail(
+                format!("{what}: {} {}", want.metric, cmp.describe()),
+                format!(
+                    "{}{} = {} ({why})",
+                    first.name,
+                    show_labels(&first.labels),
+                    fmt_num(first.value)
+                ),
+            );
+        }
+    }
+    if let Some(cmp) = &c.families {
+        let v = Value::from(families.to_vec());
+        if let Err(why) = cmp.check(Some(&v)) {
+            return Eval::fail(
+                format!("{what}: metric families {}", cmp.describe()),
+                format!("{} families ({why})", families.len()),
+            );
+        }
+    }
+    Eval::pass(
+        what.to_string(),
+        format!("{} samples, {} families", samples.len(), families.len()),
     )
+}
+
+fn show_labels(l: &BTreeMap<String, String>) -> String {
+    if l.is_empty() {
+        return String::new();
+    }
+    let inner: Vec<String> = l
+        .iter()
+        .map(|(k, v)| format!("{k}={}", show(&Value::String(v.clone()))))
+        .collect();
+    format!("{{{}}}", inner.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "# HELP up_total x\n# TYPE lab_backups_total counter\nlab_backups_total{job=\"nightly\"} 3\n# TYPE temp gauge\ntemp 21.5\n# TYPE rt histogram\nrt_bucket{le=\"0.1\"} 1\nrt_bucket{le=\"+Inf\"} 2\nrt_sum 0.3\nrt_count 2\n";
+
+    #[test]
+    fn parses_and_judges_samples() {
+        let (samples, families) = parse_exposition(TEXT).unwrap();
+        assert!(samples.iter().any(|s| s.name == "temp" && s.value == 21.5));
+        assert!(
+            samples
+                .iter()
+                .any(|s| s.name == "rt_bucket" && s.labels["le"] == "0.1")
+        );
+        assert!(families.contains(&"lab_backups_total".to_string()));
+        let c: ExpositionCheck = serde_yaml::from_str("{service: x, samples: [{metric: lab_backups_total, labels: {job: nightly}, value: {ge: 1}}], families: {superset_of: [temp]}}").unwrap();
+        assert!(judge_exposition(&samples, &families, &c, "m").pass);
+        let c: ExpositionCheck = serde_yaml::from_str(
+            "{service: x, samples: [{metric: lab_backups_total, labels: {job: weekly}}]}",
+        )
+        .unwrap();
+        assert!(!judge_exposition(&samples, &families, &c, "m").pass);
+        let c: ExpositionCheck =
+            serde_yaml::from_str("{service: x, samples: [{metric: temp, value: {lt: 20}}]}").unwrap();
+        assert!(!judge_exposition(&samples, &families, &c, "m").pass);
+    }
 }

@@ -276,15 +276,20 @@ pub fn eval_once<'a>(ctx: &'a Ctx, spec: &'a CheckSpec) -> BoxFuture<'a, Eval> {
     })
 }
 
-/// Evaluates a check with its timing: `within` polls until it holds, `hold` requires it to
-/// keep holding.
-pub async fn eval_timed(ctx: &Ctx, spec: &CheckSpec, progress: &(dyn Fn(&str, Duration) + Sync)) -> Eval {
+/// Evaluates a check with its timing: `within` polls until it holds (counted from
+/// `settled_since`, the last change that could affect it), `hold` requires it to keep holding.
+pub async fn eval_timed(
+    ctx: &Ctx,
+    spec: &CheckSpec,
+    settled_since: f64,
+    progress: &(dyn Fn(&str, Duration) + Sync),
+) -> Eval {
     let start = Instant::now();
     let mut within = spec.within.map_or(Duration::ZERO, |d| d.0);
     if let Some(cap) = ctx.within_cap {
         within = within.min(cap);
     }
-    let since_change = (now_unix() - ctx.settled_since).max(0.0);
+    let since_change = (now_unix() - settled_since).max(0.0);
     let full_within = within;
     within = within.saturating_sub(Duration::from_secs_f64(since_change.min(within.as_secs_f64())));
     let poll = spec
@@ -363,7 +368,7 @@ pub async fn run_all(ctx: &Ctx, pre: Vec<Outcome>, progress: &(dyn Fn(&str, Dura
                 );
             }
             let t = Instant::now();
-            let e = eval_timed(ctx, c, progress).await;
+            let e = eval_timed(ctx, c, ctx.settled_since, progress).await;
             to_outcome(c, e, t.elapsed())
         });
         let outs = futures::future::join_all(runs).await;

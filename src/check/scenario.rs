@@ -1,10 +1,163 @@
 //! `scenario`: actions that make the stack do something (faults, restarts, posted alerts),
-//! then nested checks; `cleanup` always runs.
+//! then nested checks; `cleanup` always runs, whatever happened.
 
-use super::spec::ScenarioCheck;
-use super::{Ctx, Eval};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::spec::{ScenarioCheck, Step};
+use super::{Ctx, Eval, eval_timed, now_unix};
 
 /// `scenario:`
-pub async fn run(_ctx: &Ctx, _c: &ScenarioCheck) -> Eval {
-    Eval::fail("a scenario", "scenario checks are not implemented in this build")
+pub async fn run(ctx: &Ctx, c: &ScenarioCheck) -> Eval {
+    let mut log: Vec<String> = Vec::new();
+    let t0 = now_unix();
+    let mut result = Eval::pass("every step of the scenario", "");
+    for (i, step) in c.steps.iter().enumerate() {
+        match do_step(ctx, step).await {
+            Ok(StepResult::Done(what)) => log.push(format!("+{:.1}s step {} {what}", now_unix() - t0, i + 1)),
+            Ok(StepResult::Checked(e)) => {
+                log.push(format!(
+                    "+{:.1}s step {} check: {}",
+                    now_unix() - t0,
+                    i + 1,
+                    if e.pass { "ok" } else { "failed" }
+                ));
+                if !e.pass {
+                    result = Eval::fail(format!("step {}: {}", i + 1, e.expected), e.observed);
+                    result.detail = e.detail;
+                    break;
+                }
+            }
+            Err(why) => {
+                result = Eval::fail(format!("step {} to run", i + 1), why);
+                break;
+            }
+        }
+    }
+    for step in &c.cleanup {
+        if let Err(why) = do_step(ctx, step).await {
+            log.push(format!("cleanup failed: {why}"));
+        }
+    }
+    if result.pass {
+        result.observed = format!("{} steps ran", c.steps.len());
+    } else {
+        result
+            .detail
+            .extend(log.into_iter().map(|l| format!("scenario: {l}")));
+    }
+    result
+}
+
+enum StepResult {
+    Done(String),
+    Checked(Eval),
+}
+
+async fn do_step(ctx: &Ctx, s: &Step) -> Result<StepResult, String> {
+    if let Some(name) = &s.mark {
+        if let Ok(mut m) = ctx.marks.lock() {
+            m.insert(name.clone(), now_unix());
+        }
+        return Ok(StepResult::Done(format!("mark {name}")));
+    }
+    if let Some(d) = s.wait {
+        tokio::time::sleep(d.0).await;
+        return Ok(StepResult::Done(format!("waited {d}")));
+    }
+    if let Some(f) = &s.fault {
+        let base = ctx.url(&f.service)?;
+        let mut body = json!({"kind": f.kind});
+        if let Some(r) = f.rate {
+            body["rate"] = json!(r);
+        }
+        if let Some(l) = f.latency_ms {
+            body["latency_ms"] = json!(l);
+        }
+        if let Some(d) = f.duration {
+            body["duration_s"] = json!(d.secs());
+        }
+        post_json(ctx, &format!("{base}/admin/fault"), &body).await?;
+        return Ok(StepResult::Done(format!("fault {} on {}", f.kind, f.service)));
+    }
+    if let Some(target) = &s.clear_fault {
+        let names: Vec<String> = if target == "all" {
+            ctx.services
+                .iter()
+                .filter(|(_, v)| v.role == "demo")
+                .map(|(k, _)| k.clone())
+                .collect()
+        } else {
+            vec![target.clone()]
+        };
+        for n in &names {
+            let base = ctx.url(n)?;
+            ctx.client
+                .delete(format!("{base}/admin/fault"))
+                .send()
+                .await
+                .map_err(|e| crate::http::describe(&e))?;
+        }
+        return Ok(StepResult::Done(format!(
+            "cleared faults on {}",
+            names.join(", ")
+        )));
+    }
+    if let Some(p) = &s.post_alerts {
+        let base = ctx.url(&p.server)?;
+        let alerts: Vec<Value> = p
+            .alerts
+            .iter()
+            .map(|a| json!({"labels": a.labels, "annotations": a.annotations}))
+            .collect();
+        post_json(ctx, &format!("{base}/api/v2/alerts"), &Value::from(alerts)).await?;
+        return Ok(StepResult::Done(format!("posted {} alerts", p.alerts.len())));
+    }
+    for (what, target) in [("stop", &s.stop), ("start", &s.start), ("restart", &s.restart)] {
+        if let Some(service) = target {
+            let id = ctx.container(service)?;
+            let r = match what {
+                "stop" => ctx.docker.stop(&id).await,
+                "start" => ctx.docker.start(&id).await,
+                _ => ctx.docker.restart(&id).await,
+            };
+            r.map_err(|e| e.to_string())?;
+            return Ok(StepResult::Done(format!("{what} {service}")));
+        }
+    }
+    if s.sink_reset == Some(true) {
+        let base = ctx.url("sink")?;
+        ctx.client
+            .delete(format!("{base}/api/notifications"))
+            .send()
+            .await
+            .map_err(|e| crate::http::describe(&e))?;
+        return Ok(StepResult::Done("reset the sink".to_string()));
+    }
+    if let Some(inner) = &s.check {
+        let e = eval_timed(ctx, inner, now_unix(), &|_, _| {}).await;
+        return Ok(StepResult::Checked(e));
+    }
+    Err("an empty step: give it one action".to_string())
+}
+
+async fn post_json(ctx: &Ctx, url: &str, body: &Value) -> Result<(), String> {
+    let r = ctx
+        .client
+        .post(url)
+        .json(body)
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .map_err(|e| crate::http::describe(&e))?;
+    if r.status().is_success() {
+        Ok(())
+    } else {
+        let status = r.status();
+        Err(format!(
+            "{url} answered {status}: {}",
+            super::trim(&r.text().await.unwrap_or_default(), 160)
+        ))
+    }
 }
