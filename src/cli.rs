@@ -146,6 +146,10 @@ pub enum Command {
         /// Labs validated at once (default: number of cores).
         #[arg(long)]
         jobs: Option<usize>,
+        /// Validate a failed lab again up to N times; a lab that passes on a retry is
+        /// reported as flaky.
+        #[arg(long, default_value_t = 0)]
+        retries: u32,
         /// Also write a JUnit XML report.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,

@@ -25,9 +25,26 @@ for i in $(seq "$N"); do
   wait_url http://127.0.0.1:19090/-/ready; wait_url http://127.0.0.1:19100/metrics; t1=$(now)
   c+=("$(echo "$t1 - $t0" | bc)"); docker-compose -p promlabbench -f "$work/compose.yaml" down -v >/dev/null 2>&1
 done
+# `check` on a satisfied lab: lab 1.1 with its solution applied, 20 runs.
+"$BIN" up 1.1 --workspace "$work" >/dev/null
+"$BIN" solve 1.1 >/dev/null || true
+"$BIN" check 1.1 >/dev/null || true
+k=()
+for i in $(seq 20); do
+  t0=$(now); "$BIN" check 1.1 >/dev/null; t1=$(now); k+=("$(echo "$t1 - $t0" | bc)")
+done
+checks=$(grep -c '^  - id:' labs/01-fundamentals/1.1-what-is-prometheus/lab.yaml)
+rss_check=$( { /usr/bin/time -f '%M' "$BIN" check 1.1 >/dev/null; } 2>&1 | tail -1 )
+"$BIN" down 1.1 >/dev/null
+rss_up=$( { /usr/bin/time -f '%M' "$BIN" up 1.1 --workspace "$work" >/dev/null; } 2>&1 | tail -1 )
+"$BIN" down 1.1 >/dev/null
+vstart=$(now)
+rss_validate=$( { /usr/bin/time -f '%M' "$BIN" validate --all --jobs 2 >/dev/null; } 2>&1 | tail -1 )
+vsecs=$(echo "$(now) - $vstart" | bc)
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 mp=$(median "${p[@]}"); mc=$(median "${c[@]}")
 ratio=$(echo "scale=2; $mp / $mc" | bc)
+mk=$(median "${k[@]}")
 {
   echo "# promlab benchmarks ($(date -u +%F), $(nproc) cores)"
   echo
@@ -36,4 +53,8 @@ ratio=$(echo "scale=2; $mp / $mc" | bc)
   echo "| promlab up 1.1 (until every service is ready) | $mp | ${p[*]} |"
   echo "| docker-compose up -d + readiness polling, same stack and images | $mc | ${c[*]} |"
   echo "| ratio promlab / compose | $ratio | |"
+  echo "| promlab check on a satisfied lab (1.1, $checks checks, all pass) | $mk | 20 runs |"
+  echo "| promlab validate --all --jobs 2 (wall) | $vsecs | 1 run |"
+  echo
+  echo "Peak RSS of the CLI: up $((rss_up / 1024)) MB, check $((rss_check / 1024)) MB, validate --all $((rss_validate / 1024)) MB."
 } | tee compose/bench/results.md

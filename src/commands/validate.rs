@@ -46,6 +46,8 @@ pub struct LabResult {
     pub phases: Vec<Phase>,
     /// Wall time.
     pub seconds: f64,
+    /// Attempts it took (more than 1 = flaky: it failed, then passed on a retry).
+    pub attempts: u32,
 }
 
 /// Judges a starter report: every declared check must fail (or be blocked).
@@ -116,6 +118,7 @@ async fn validate_lab(docker: &Docker, catalog: &Catalog, id: LabId, token: &str
         note: None,
         phases: Vec::new(),
         seconds: 0.0,
+        attempts: 1,
     };
     let lab = match catalog.lab(id) {
         Ok(l) => l,
@@ -202,6 +205,7 @@ pub async fn validate(
     all: bool,
     sections: Vec<u16>,
     jobs: Option<usize>,
+    retries: u32,
     junit: Option<PathBuf>,
     json: bool,
 ) -> Result<u8, Error> {
@@ -229,7 +233,17 @@ pub async fn validate(
     let mut results: Vec<LabResult> = futures::stream::iter(selected.iter().map(|id| {
         let (docker, catalog, token) = (&docker, &catalog, &token);
         async move {
-            let r = validate_lab(docker, catalog, *id, token).await;
+            let mut r = validate_lab(docker, catalog, *id, token).await;
+            let mut attempt = 1;
+            while r.verdict == "failed" && attempt <= retries {
+                attempt += 1;
+                if !json {
+                    print_result(&r);
+                    println!("    retrying {} (attempt {attempt} of {})", r.lab, retries + 1);
+                }
+                r = validate_lab(docker, catalog, *id, token).await;
+                r.attempts = attempt;
+            }
             if !json {
                 print_result(&r);
             }
@@ -274,6 +288,14 @@ pub async fn validate(
         );
         if !failed.is_empty() {
             println!("failed: {}", failed.join(", "));
+        }
+        let flaky: Vec<String> = results
+            .iter()
+            .filter(|r| r.verdict == "passed" && r.attempts > 1)
+            .map(|r| r.lab.to_string())
+            .collect();
+        if !flaky.is_empty() {
+            println!("flaky (failed, then passed on a retry): {}", flaky.join(", "));
         }
     }
     if let Some(path) = junit {
