@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use std::io::IsTerminal;
+
 use futures::StreamExt;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use super::check::{apply_solution, grade};
@@ -110,7 +113,13 @@ fn overlay(lab: &Lab, ws: &Path, over: Option<&Path>) -> Result<(), Error> {
     workspace::open_up(ws)
 }
 
-async fn validate_lab(docker: &Docker, catalog: &Catalog, id: LabId, token: &str) -> LabResult {
+async fn validate_lab(
+    docker: &Docker,
+    catalog: &Catalog,
+    id: LabId,
+    token: &str,
+    phase: &(dyn Fn(&str) + Sync),
+) -> LabResult {
     let started = Instant::now();
     let mut result = LabResult {
         lab: id,
@@ -144,7 +153,7 @@ async fn validate_lab(docker: &Docker, catalog: &Catalog, id: LabId, token: &str
     };
     let ws: PathBuf = tmp.path().to_path_buf();
     let project = format!("promlab-v{token}-{}", id.slug());
-    let outcome = run_phases(docker, catalog, &lab, &ws, &project, &mut result).await;
+    let outcome = run_phases(docker, catalog, &lab, &ws, &project, &mut result, phase).await;
     let _ = docker.remove_all(&[(LABEL_PROJECT, &project)]).await;
     if let Err(e) = outcome {
         result.note = Some(e.to_string());
@@ -162,7 +171,9 @@ async fn run_phases(
     ws: &Path,
     project: &str,
     result: &mut LabResult,
+    phase: &(dyn Fn(&str) + Sync),
 ) -> Result<(), Error> {
+    phase("starting the stack");
     overlay(lab, ws, None)?;
     let req = UpRequest {
         catalog,
@@ -183,9 +194,11 @@ async fn run_phases(
             .ok_or_else(|| Error::NotRunning(format!("validate's stack {project} vanished")))
     };
     let run: Running = running().await?;
+    phase("starter");
     let r = grade(docker, catalog, &run, None, false).await?;
     result.phases.push(judge_starter(lab, &r));
     for (name, dir) in &lab.near_misses {
+        phase(&format!("near-miss {name}"));
         overlay(lab, ws, Some(dir))?;
         let run = running().await?;
         let r = grade(docker, catalog, &run, None, false).await?;
@@ -193,6 +206,7 @@ async fn run_phases(
     }
     overlay(lab, ws, None)?;
     let run = running().await?;
+    phase("solution");
     apply_solution(docker, catalog, &run).await?;
     let r = grade(docker, catalog, &run, None, false).await?;
     result.phases.push(judge_solution(&r));
@@ -230,22 +244,47 @@ pub async fn validate(
         .max(1);
     let token = format!("{:x}", std::process::id());
     let started = Instant::now();
+    let multi = if !json && std::io::stderr().is_terminal() {
+        MultiProgress::new()
+    } else {
+        MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
+    };
+    let say = |line: String| {
+        if multi.is_hidden() {
+            println!("{line}");
+        } else {
+            let _ = multi.println(line);
+        }
+    };
     let mut results: Vec<LabResult> = futures::stream::iter(selected.iter().map(|id| {
-        let (docker, catalog, token) = (&docker, &catalog, &token);
+        let (docker, catalog, token, multi, say) = (&docker, &catalog, &token, &multi, &say);
         async move {
-            let mut r = validate_lab(docker, catalog, *id, token).await;
+            let bar = multi.add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {prefix} {msg} [{elapsed}]")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.set_prefix(id.to_string());
+            bar.enable_steady_tick(Duration::from_millis(120));
+            let phase = |p: &str| bar.set_message(p.to_string());
+            let mut r = validate_lab(docker, catalog, *id, token, &phase).await;
             let mut attempt = 1;
             while r.verdict == "failed" && attempt <= retries {
                 attempt += 1;
                 if !json {
-                    print_result(&r);
-                    println!("    retrying {} (attempt {attempt} of {})", r.lab, retries + 1);
+                    say(render_result(&r));
+                    say(format!(
+                        "    retrying {} (attempt {attempt} of {})",
+                        r.lab,
+                        retries + 1
+                    ));
                 }
-                r = validate_lab(docker, catalog, *id, token).await;
+                r = validate_lab(docker, catalog, *id, token, &phase).await;
                 r.attempts = attempt;
             }
+            bar.finish_and_clear();
             if !json {
-                print_result(&r);
+                say(render_result(&r));
             }
             r
         }
@@ -319,7 +358,9 @@ pub async fn validate(
     })
 }
 
-fn print_result(r: &LabResult) {
+fn render_result(r: &LabResult) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
     let mark = match r.verdict {
         "passed" => "✓",
         "skipped" => "-",
@@ -330,26 +371,33 @@ fn print_result(r: &LabResult) {
         .iter()
         .map(|p| format!("{}{}", p.name, if p.ok { " ok" } else { " FAILED" }))
         .collect();
-    println!(
-        "{mark} {} {} in {:.1}s: {}",
+    let retry = if r.attempts > 1 {
+        format!(" (attempt {})", r.attempts)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "{mark} {} {}{retry} in {:.1}s: {}",
         r.lab,
         r.verdict,
         r.seconds,
         phases.join(", ")
     );
     if let Some(n) = &r.note {
-        println!("    {n}");
+        let _ = writeln!(out, "    {n}");
     }
     for p in r.phases.iter().filter(|p| !p.ok) {
         if let Some(problem) = &p.problem {
-            println!("    {}: {problem}", p.name);
+            let _ = writeln!(out, "    {}: {problem}", p.name);
         }
         if let Some(rep) = &p.report {
             for line in crate::report::human(rep).lines() {
-                println!("      {line}");
+                let _ = writeln!(out, "      {line}");
             }
         }
     }
+    out.trim_end().to_string()
 }
 
 #[cfg(test)]
