@@ -114,3 +114,48 @@ fn check_without_a_running_lab_says_how_to_start_it() {
     assert_eq!(out.status.code(), Some(5), "{}", text(&out));
     assert!(text(&out).contains("promlab up 25.2"), "{}", text(&out));
 }
+
+const RULES: &str =
+    "groups:\n  - name: g\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n";
+const RULE_TEST: &str = "rule_files: [../rules/r.yml]\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n      - series: 'up{job=\"a\", instance=\"x\"}'\n        values: '1 1 1'\n      - series: 'up{job=\"a\", instance=\"y\"}'\n        values: '1 1 1'\n    promql_expr_test:\n      - expr: job:up:sum\n        eval_time: 2m\n        exp_samples:\n          - labels: 'job:up:sum{job=\"a\"}'\n            value: 2\n";
+const EXEC_CHECKS: &str = "checks:\n  - id: tests-pass\n    title: the rule tests pass\n    hint: h\n    exec: {service: prometheus, cmd: [promtool, test, rules, /etc/prometheus/tests/t.yml], exit_code: 0, stdout: {contains: SUCCESS}}\n  - id: tests-catch-max\n    title: the tests fail when sum becomes max\n    hint: h\n    exec:\n      service: prometheus\n      copy: prometheus\n      mutate: [{file: prometheus/rules/r.yml, replace: 'sum by', with: 'max by'}]\n      cmd: [promtool, test, rules, /tmp/promlab-copy/prometheus/tests/t.yml]\n      exit_code: {ne: 0}\n  - id: learner-files-untouched\n    title: the learner's rule file still says sum\n    hint: h\n    file: {path: prometheus/rules/r.yml, text: {contains: 'sum by'}}\n";
+
+#[test]
+fn exec_runs_promtool_in_the_lab_container_and_mutates_only_a_copy() {
+    let m =
+        std::fs::read_to_string(support::repo().join("labs/01-fundamentals/1.1-what-is-prometheus/lab.yaml"))
+            .unwrap();
+    let head = m
+        .split("checks:")
+        .next()
+        .unwrap()
+        .replace("id: \"1.1\"", "id: \"25.8\"")
+        .replace(
+            "title: What is Prometheus",
+            "title: Competitive Advantage through Monitoring",
+        );
+    let head = head.replace(
+        "starter_fails: [node-target-up, node-series-answer, ingest-rate-answer]",
+        "starter_fails: [tests-pass]",
+    );
+    let manifest = format!("{head}{EXEC_CHECKS}");
+    let env = support::setup_with(&[(
+        "25.8",
+        "Competitive Advantage through Monitoring",
+        "base",
+        "",
+        &[
+            ("lab.yaml", &manifest),
+            ("starter/prometheus/rules/r.yml", RULES),
+            ("starter/prometheus/tests/t.yml", RULE_TEST),
+        ],
+    )]);
+    let up = env.run(&["up", "25.8"]);
+    assert!(up.status.success(), "{}", text(&up));
+    let check = env.run(&["check", "25.8", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap_or_default();
+    let down = env.run(&["down", "25.8"]);
+    assert!(down.status.success());
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+    assert_eq!(report["passed"], 3, "{report}");
+}

@@ -4,8 +4,60 @@
 use serde_json::Value;
 
 use super::compare::{Cmp, show};
-use super::spec::{ContainerCheck, ExecCheck};
+use super::spec::{ContainerCheck, ExecCheck, Mutation};
 use super::{Ctx, Eval, trim};
+
+/// Where `exec` copies a workspace folder inside the container.
+pub const COPY_ROOT: &str = "/tmp/promlab-copy";
+
+/// Builds a tar of a workspace folder (as `<folder>/…`) with the mutations applied.
+pub fn copy_archive(
+    workspace: &std::path::Path,
+    folder: &str,
+    mutations: &[Mutation],
+) -> Result<Vec<u8>, String> {
+    let root = workspace.join(folder);
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    collect(&root, &root, &mut files);
+    for m in mutations {
+        let rel = m.file.strip_prefix(&format!("{folder}/")).unwrap_or(&m.file);
+        let Some(entry) = files.iter_mut().find(|(p, _)| p == rel) else {
+            return Err(format!("mutation of {}: no such file in {folder}/", m.file));
+        };
+        let text = String::from_utf8_lossy(&entry.1).into_owned();
+        if !text.contains(&m.replace) {
+            return Err(format!(
+                "mutation of {}: `{}` does not occur in it",
+                m.file, m.replace
+            ));
+        }
+        entry.1 = text.replace(&m.replace, &m.with).into_bytes();
+    }
+    let mut tar = tar::Builder::new(Vec::new());
+    for (rel, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_uid(65534);
+        h.set_gid(65534);
+        h.set_cksum();
+        tar.append_data(&mut h, format!("{folder}/{rel}"), data.as_slice())
+            .map_err(|e| e.to_string())?;
+    }
+    tar.into_inner().map_err(|e| e.to_string())
+}
+
+fn collect(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect(root, &p, out);
+        } else if let Ok(b) = std::fs::read(&p) {
+            out.push((p.strip_prefix(root).unwrap_or(&p).display().to_string(), b));
+        }
+    }
+}
 
 /// `exec:`
 pub async fn exec(ctx: &Ctx, c: &ExecCheck) -> Eval {
@@ -13,6 +65,23 @@ pub async fn exec(ctx: &Ctx, c: &ExecCheck) -> Eval {
         Ok(id) => id,
         Err(e) => return Eval::fail(format!("`{}` to run", c.cmd.join(" ")), e),
     };
+    if let Some(folder) = &c.copy {
+        let tar = match copy_archive(&ctx.workspace, folder, &c.mutate) {
+            Ok(t) => t,
+            Err(e) => return Eval::fail("a copy of the workspace to test", e).settled(),
+        };
+        let fresh = [
+            "sh".to_string(),
+            "-c".to_string(),
+            format!("rm -rf {COPY_ROOT} && mkdir -p {COPY_ROOT}"),
+        ];
+        if let Err(e) = ctx.docker.exec(&id, &fresh).await {
+            return Eval::fail(format!("a scratch folder in {}", c.service), e.to_string());
+        }
+        if let Err(e) = ctx.docker.upload(&id, COPY_ROOT, tar).await {
+            return Eval::fail(format!("a copy of {folder}/ in {}", c.service), e.to_string());
+        }
+    }
     let out = match ctx.docker.exec(&id, &c.cmd).await {
         Ok(o) => o,
         Err(e) => {
@@ -140,6 +209,41 @@ pub fn judge_container(doc: &Value, c: &ContainerCheck) -> Eval {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn mutations_apply_to_the_copy_only() {
+        let ws = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(ws.path().join("prometheus/rules")).unwrap();
+        std::fs::write(ws.path().join("prometheus/rules/a.yml"), "expr: rate(x[1m])").unwrap();
+        let m = vec![Mutation {
+            file: "prometheus/rules/a.yml".into(),
+            replace: "rate(".into(),
+            with: "irate(".into(),
+        }];
+        let tar = copy_archive(ws.path(), "prometheus", &m).unwrap();
+        let mut ar = tar::Archive::new(tar.as_slice());
+        let mut found = String::new();
+        for e in ar.entries().unwrap() {
+            let mut e = e.unwrap();
+            assert_eq!(e.path().unwrap().display().to_string(), "prometheus/rules/a.yml");
+            std::io::Read::read_to_string(&mut e, &mut found).unwrap();
+        }
+        assert_eq!(found, "expr: irate(x[1m])");
+        assert_eq!(
+            std::fs::read_to_string(ws.path().join("prometheus/rules/a.yml")).unwrap(),
+            "expr: rate(x[1m])"
+        );
+        let bad = vec![Mutation {
+            file: "prometheus/rules/a.yml".into(),
+            replace: "nope".into(),
+            with: "x".into(),
+        }];
+        assert!(
+            copy_archive(ws.path(), "prometheus", &bad)
+                .unwrap_err()
+                .contains("does not occur")
+        );
+    }
 
     #[test]
     fn container_facts() {

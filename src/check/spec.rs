@@ -672,6 +672,26 @@ pub struct ExecCheck {
     /// Standard error.
     #[serde(default)]
     pub stderr: Option<Cmp>,
+    /// Copy this workspace folder into the container at `/tmp/promlab-copy/<folder>` first
+    /// (the command then reads the copy), so `mutate` can change it without touching the
+    /// learner's files.
+    #[serde(default)]
+    pub copy: Option<String>,
+    /// Changes applied to the copy (mutation testing: the learner's tests must catch them).
+    #[serde(default)]
+    pub mutate: Vec<Mutation>,
+}
+
+/// A literal text replacement in one copied file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mutation {
+    /// Workspace-relative file (inside the copied folder).
+    pub file: String,
+    /// Text to replace (must occur).
+    pub replace: String,
+    /// Replacement.
+    pub with: String,
 }
 
 /// `answer:` — the learner's answer vs a live truth; never reveals the truth.

@@ -241,6 +241,20 @@ fn validate_check(c: &CheckSpec, err: &dyn Fn(String) -> LabError) -> Result<(),
     match kind {
         Kind::File(f) => check_path(&f.path)?,
         Kind::Answer(a) => check_path(&a.file)?,
+        Kind::Exec(x) => {
+            if let Some(folder) = &x.copy {
+                check_path(folder)?;
+            }
+            for m in &x.mutate {
+                check_path(&m.file)?;
+            }
+            if !x.mutate.is_empty() && x.copy.is_none() {
+                return Err(err(format!(
+                    "check `{}`: `mutate` changes a copy, so it needs `copy: FOLDER` (the workspace folder to copy)",
+                    c.id
+                )));
+            }
+        }
         Kind::Promql(p) => {
             if let Some(f) = &p.expr_file {
                 check_path(f)?;

@@ -542,6 +542,18 @@ impl Docker {
         })
     }
 
+    /// Unpacks a tar archive into a folder of a container.
+    pub async fn upload(&self, id: &str, path: &str, tar: Vec<u8>) -> Result<(), RuntimeError> {
+        let opts = bollard::query_parameters::UploadToContainerOptions {
+            path: path.to_string(),
+            ..Default::default()
+        };
+        self.inner
+            .upload_to_container(id, Some(opts), bollard::body_full(tar.into()))
+            .await
+            .map_err(api(format!("copy files into container {id}")))
+    }
+
     /// Runs a command in a running container and collects its output.
     pub async fn exec(&self, id: &str, cmd: &[String]) -> Result<ExecOutput, RuntimeError> {
         use bollard::exec::{CreateExecOptions, StartExecResults};
