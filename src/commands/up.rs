@@ -85,6 +85,45 @@ pub async fn bring_up(
     super::doctor::ensure_self_built(docker, plan).await?;
     ensure_images(docker, plan, events).await?;
     let owned = apply(docker, plan, timeout, events, super::shutdown_signal()).await?;
+    record_started(&owned);
+    Ok(owned)
+}
+
+/// When no images file was chosen (`PROMLAB_IMAGES` unset) and an upstream image is not
+/// here, uses the locally built image of the same logical name, and says so. Without a
+/// registry this is what the user wants; with one, nothing changes.
+pub async fn prefer_local_images(
+    docker: &Docker,
+    catalog: &Catalog,
+    plan: &mut StackPlan,
+) -> Result<(), Error> {
+    if std::env::var_os(crate::stack::images::IMAGES_ENV).is_some_and(|v| !v.is_empty()) {
+        return Ok(());
+    }
+    let Ok(local) = ImageMap::load(&catalog.root.join("compose/images.local.yaml")) else {
+        return Ok(());
+    };
+    for c in &mut plan.containers {
+        if crate::stack::images::SELF_BUILT.contains(&c.logical_image.as_str())
+            || docker.image_present(&c.image).await?
+        {
+            continue;
+        }
+        if let Some(l) = local.resolve(&c.logical_image)
+            && docker.image_present(l).await?
+        {
+            eprintln!(
+                "note: {} is not here; using the locally built {l} (set PROMLAB_IMAGES to choose)",
+                c.image
+            );
+            c.image = l.to_string();
+        }
+    }
+    Ok(())
+}
+
+/// Tells the grader that fresh services run the workspace as it is now.
+fn record_started(owned: &[Owned]) {
     if let Some(ws) = owned
         .first()
         .map(|c| std::path::PathBuf::from(c.label(crate::runtime::LABEL_WORKSPACE)))
@@ -104,7 +143,6 @@ pub async fn bring_up(
             .collect();
         crate::check::reload::record_started(&ws, &services);
     }
-    Ok(owned)
 }
 
 /// `promlab up`.
@@ -156,7 +194,8 @@ pub async fn up(
         ephemeral_ports: false,
         timeout: Duration::from_secs(timeout),
     };
-    let plan = plan_for(&req)?;
+    let mut plan = plan_for(&req)?;
+    prefer_local_images(&docker, &catalog, &mut plan).await?;
     let bar = ProgressBar::new_spinner();
     bar.set_style(
         ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")

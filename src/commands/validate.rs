@@ -184,7 +184,8 @@ async fn run_phases(
         ephemeral_ports: true,
         timeout: Duration::from_secs(90),
     };
-    let plan = plan_for(&req)?;
+    let mut plan = plan_for(&req)?;
+    super::up::prefer_local_images(docker, catalog, &mut plan).await?;
     bring_up(docker, &plan, req.timeout, &|_| {}).await?;
     let running = || async {
         let owned = docker.owned(&[(LABEL_PROJECT, project)]).await?;
