@@ -45,12 +45,15 @@ pub enum Prepared {
     Kept,
 }
 
-/// Fills an empty or missing workspace from the starter; keeps an existing one untouched.
-/// Either way makes every file readable by the containers' user (65534).
-pub fn prepare(lab: &Lab, dir: &Path) -> Result<Prepared, Error> {
+/// Template values for lab files (`params.NAME`, `seed`).
+pub type Vars = std::collections::BTreeMap<String, String>;
+
+/// Fills an empty or missing workspace from the starter (templates rendered); keeps an
+/// existing one untouched. Either way makes every file readable by the containers' user.
+pub fn prepare(lab: &Lab, dir: &Path, vars: &Vars) -> Result<Prepared, Error> {
     let fresh = !dir.exists() || is_empty(dir);
     if fresh {
-        copy_tree(&lab.starter_dir(), dir)?;
+        copy_rendered(&lab.starter_dir(), dir, vars)?;
     }
     open_up(dir)?;
     Ok(if fresh { Prepared::Fresh } else { Prepared::Kept })
@@ -83,6 +86,34 @@ pub fn copy_tree(from: &Path, to: &Path) -> Result<usize, Error> {
         }
     }
     Ok(n)
+}
+
+/// Copies a lab folder (starter, solution, near-miss) onto the workspace, rendering
+/// `{{ params.NAME }}` and `{{ seed }}` in text files so each learner gets their own values.
+pub fn copy_rendered(from: &Path, to: &Path, vars: &Vars) -> Result<usize, Error> {
+    let n = copy_tree(from, to)?;
+    if !vars.is_empty() {
+        render_in_place(from, to, vars)?;
+    }
+    Ok(n)
+}
+
+fn render_in_place(from: &Path, to: &Path, vars: &Vars) -> Result<(), Error> {
+    for e in fs::read_dir(from).map_err(Error::io("read", from))? {
+        let e = e.map_err(Error::io("read", from))?;
+        let dst = to.join(e.file_name());
+        if e.path().is_dir() {
+            render_in_place(&e.path(), &dst, vars)?;
+        } else if let Ok(text) = fs::read_to_string(&dst)
+            && text.contains("{{")
+        {
+            let out = crate::check::template::render(&text, vars);
+            if out != text {
+                fs::write(&dst, out).map_err(Error::io("write", &dst))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Gives the containers' unprivileged user read access: dirs 0755, files 0644 (or more).
@@ -125,11 +156,11 @@ pub fn backup(id: LabId, dir: &Path) -> Result<Option<PathBuf>, Error> {
 /// Makes the workspace equal to the starter (dot-files kept). Files are rewritten in place
 /// and folders are never removed: containers bind-mount workspace folders, and a folder
 /// deleted and recreated would leave them looking at the old, deleted one.
-pub fn restore_starter(lab: &Lab, dir: &Path) -> Result<(), Error> {
+pub fn restore_starter(lab: &Lab, dir: &Path, vars: &Vars) -> Result<(), Error> {
     if dir.exists() {
         remove_files_not_in(&lab.starter_dir(), dir)?;
     }
-    copy_tree(&lab.starter_dir(), dir)?;
+    copy_rendered(&lab.starter_dir(), dir, vars)?;
     open_up(dir)
 }
 
@@ -171,6 +202,24 @@ mod tests {
         assert_eq!(mode & 0o004, 0o004);
         let dmode = fs::metadata(dst.path()).unwrap().permissions().mode();
         assert_eq!(dmode & 0o005, 0o005, "tempfile's 0700 dirs must be opened up");
+    }
+
+    #[test]
+    fn lab_files_are_rendered_per_learner() {
+        let src = tempfile::tempdir().unwrap();
+        fs::write(
+            src.path().join("p.yml"),
+            "region: {{ params.region }}\nsummary: '{{ $labels.instance }}'\n",
+        )
+        .unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        let mut vars = Vars::new();
+        vars.insert("params.region".into(), "eu-west-3".into());
+        copy_rendered(src.path(), dst.path(), &vars).unwrap();
+        assert_eq!(
+            fs::read_to_string(dst.path().join("p.yml")).unwrap(),
+            "region: eu-west-3\nsummary: '{{ $labels.instance }}'\n"
+        );
     }
 
     #[test]

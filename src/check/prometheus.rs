@@ -302,6 +302,7 @@ fn key_of(labels: &BTreeMap<String, String>, on: Option<&Vec<String>>) -> String
 
 /// Compares a result with a reference query's result, series by series.
 async fn equals_reference(ctx: &Ctx, server: &str, got: &QueryResult, eq: &EqualsExpr) -> Eval {
+    let server = eq.server.as_deref().unwrap_or(server);
     let reference = match query(ctx, server, &eq.expr, None).await {
         Ok(r) => r,
         Err(e) => return Eval::fail("the reference query to run", format!("reference failed: {e}")),
@@ -530,6 +531,9 @@ pub async fn loaded_jobs(ctx: &Ctx, server: &str) -> Result<Vec<String>, String>
     let v = ctx.get_json(server, "/api/v1/status/config").await?;
     let text = v.pointer("/data/yaml").and_then(Value::as_str).unwrap_or("");
     let doc: Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+    if doc.get("scrape_config_files").is_some_and(|f| !f.is_null()) {
+        return Err("jobs may come from scrape_config_files, which the status API does not expand".into());
+    }
     Ok(doc
         .get("scrape_configs")
         .and_then(Value::as_array)
@@ -707,6 +711,10 @@ pub async fn rule(ctx: &Ctx, c: &RuleCheck) -> Eval {
         .filter(|(_, r)| s.name.as_ref().is_none_or(|n| n.check(r.get("name")).is_ok()))
         .filter(|(g, _)| s.group.as_ref().is_none_or(|n| n.check(g.get("name")).is_ok()))
         .collect();
+    let before_equivalence: Vec<String> = selected
+        .iter()
+        .filter_map(|(_, r)| r.get("name").and_then(Value::as_str).map(str::to_string))
+        .collect();
     if let Some(eq) = &s.equivalent_to {
         let reference = match query(ctx, &c.server, &eq.expr, None).await {
             Ok(r) => r,
@@ -728,11 +736,18 @@ pub async fn rule(ctx: &Ctx, c: &RuleCheck) -> Eval {
     let x = &c.expect;
     let count = x.count.clone().unwrap_or_else(|| Cmp::ge(1.0));
     if let Err(why) = count.check(Some(&Value::from(selected.len()))) {
-        return Eval::fail(
+        let mut e = Eval::fail(
             format!("{} {what}", count.describe()),
             format!("{} ({why})", selected.len()),
         )
         .with_detail(format!("loaded rules: {}", list_or_none(&all_names)));
+        if s.equivalent_to.is_some() && selected.is_empty() && !before_equivalence.is_empty() {
+            e = e.with_detail(format!(
+                "{} matched by name and type, but computes something else than the reference",
+                before_equivalence.join(", ")
+            ));
+        }
+        return e;
     }
     for (g, r) in &selected {
         let name = r.get("name").and_then(Value::as_str).unwrap_or("?");

@@ -275,6 +275,9 @@ pub struct EqualsExpr {
     /// Compare series by these labels only (default: all labels).
     #[serde(default)]
     pub match_on: Option<Vec<String>>,
+    /// The server that evaluates the reference (default: the check's own server).
+    #[serde(default)]
+    pub server: Option<String>,
 }
 
 /// Structural rules on PromQL text, checked on the parsed expression.

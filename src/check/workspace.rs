@@ -109,6 +109,9 @@ pub async fn truth(ctx: &Ctx, t: &Truth) -> Result<Value, String> {
                         .collect();
                     vals.sort();
                     vals.dedup();
+                    if vals.is_empty() {
+                        return Err(format!("the truth query returned no series with label {label}"));
+                    }
                     Ok(Value::from(vals))
                 }
                 None => Err(format!(

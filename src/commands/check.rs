@@ -149,7 +149,11 @@ pub async fn hint(id: Option<LabId>) -> Result<u8, Error> {
 /// Overlays the solution on the workspace and computes its live answers.
 pub async fn apply_solution(docker: &Docker, catalog: &Catalog, run: &Running) -> Result<(), Error> {
     let lab = rendered_lab(catalog, run)?;
-    workspace::copy_tree(&lab.solution_dir(), &run.workspace)?;
+    workspace::copy_rendered(
+        &lab.solution_dir(),
+        &run.workspace,
+        &super::session::param_vars(&lab, run.seed),
+    )?;
     if !lab.manifest.solution_answers.is_empty() {
         let ctx = context(docker, lab.clone(), run, None);
         let _ = reload::apply(&ctx, false).await;
@@ -169,12 +173,33 @@ pub async fn apply_solution(docker: &Docker, catalog: &Catalog, run: &Running) -
             }
             let v = value.map_err(|e| Error::Other(format!("the solution cannot compute `{key}`: {e}")))?;
             let yv: serde_yaml::Value = serde_yaml::to_value(&v).map_err(|e| Error::Other(e.to_string()))?;
-            doc.insert(serde_yaml::Value::String(key.clone()), yv);
+            insert_dotted(&mut doc, key, yv);
         }
         let text = serde_yaml::to_string(&doc).map_err(|e| Error::Other(e.to_string()))?;
         std::fs::write(&path, text).map_err(Error::io("write", &path))?;
     }
     workspace::open_up(&run.workspace)
+}
+
+/// Inserts `a.b.c: value` as nested maps (answers are read back by dotted keys).
+pub fn insert_dotted(doc: &mut serde_yaml::Mapping, key: &str, value: serde_yaml::Value) {
+    match key.split_once('.') {
+        None => {
+            doc.insert(serde_yaml::Value::String(key.to_string()), value);
+        }
+        Some((head, rest)) => {
+            let k = serde_yaml::Value::String(head.to_string());
+            let entry = doc
+                .entry(k)
+                .or_insert_with(|| serde_yaml::Value::Mapping(serde_yaml::Mapping::new()));
+            if !entry.is_mapping() {
+                *entry = serde_yaml::Value::Mapping(serde_yaml::Mapping::new());
+            }
+            if let serde_yaml::Value::Mapping(m) = entry {
+                insert_dotted(m, rest, value);
+            }
+        }
+    }
 }
 
 /// `promlab solve`.
@@ -202,37 +227,57 @@ pub async fn solve(id: Option<LabId>) -> Result<u8, Error> {
 /// `promlab reset`.
 pub async fn reset(id: Option<LabId>, all: bool) -> Result<u8, Error> {
     let catalog = Catalog::discover()?;
-    let targets: Vec<(LabId, PathBuf)> = if all {
-        catalog
-            .dirs
-            .keys()
-            .map(|id| (*id, workspace::default_dir(*id)))
-            .filter(|(_, d)| d.exists())
-            .collect()
-    } else {
-        let id = match id {
-            Some(id) => id,
-            None => {
-                let docker = Docker::connect().await?;
-                running(&docker, None).await?.lab
+    let docker = Docker::connect().await.ok();
+    let mut targets: Vec<(LabId, PathBuf, u64)> = Vec::new();
+    if all {
+        for id in catalog.dirs.keys() {
+            let dir = workspace::default_dir(*id);
+            if dir.exists() {
+                targets.push((*id, dir, super::up::default_seed()));
             }
+        }
+    } else {
+        let run = match &docker {
+            Some(d) => running(d, id).await.ok(),
+            None => None,
         };
-        let dir = match Docker::connect().await {
-            Ok(d) => running(&d, Some(id))
-                .await
-                .map(|r| r.workspace)
-                .unwrap_or_else(|_| workspace::default_dir(id)),
-            Err(_) => workspace::default_dir(id),
+        let Some(id) = id.or(run.as_ref().map(|r| r.lab)) else {
+            return Err(Error::Usage(
+                "name the lab to reset, e.g. `promlab reset 1.1`".to_string(),
+            ));
         };
-        vec![(id, dir)]
-    };
-    for (id, dir) in targets {
+        match run.filter(|r| r.lab == id) {
+            Some(r) => targets.push((id, r.workspace, r.seed)),
+            None => targets.push((id, workspace::default_dir(id), super::up::default_seed())),
+        }
+    }
+    for (id, dir, seed) in targets {
         let lab = catalog.lab(id)?;
         if let Some(b) = workspace::backup(id, &dir)? {
             println!("lab {id}: backed up {} to {}", dir.display(), b.display());
         }
-        workspace::restore_starter(&lab, &dir)?;
+        workspace::restore_starter(&lab, &dir, &super::session::param_vars(&lab, seed))?;
         println!("lab {id}: restored the starter files in {}", dir.display());
     }
     Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotted_answer_keys_nest() {
+        let mut doc = serde_yaml::Mapping::new();
+        insert_dotted(&mut doc, "versions.node", serde_yaml::Value::from("1.9.1"));
+        insert_dotted(&mut doc, "versions.prom", serde_yaml::Value::from("3.5.3"));
+        insert_dotted(&mut doc, "n", serde_yaml::Value::from(3));
+        let text = serde_yaml::to_string(&doc).unwrap();
+        let v = crate::check::workspace::read_answer(&text, "versions.node").unwrap();
+        assert_eq!(v, Some(serde_json::json!("1.9.1")));
+        assert_eq!(
+            crate::check::workspace::read_answer(&text, "n").unwrap(),
+            Some(serde_json::json!(3))
+        );
+    }
 }

@@ -81,13 +81,19 @@ pub async fn running(docker: &Docker, id: Option<LabId>) -> Result<Running, Erro
     })
 }
 
-/// Template variables of a running lab: params, seed, service URLs.
-pub fn template_vars(lab: &Lab, run: &Running) -> BTreeMap<String, String> {
-    let mut vars: BTreeMap<String, String> = template::draw_params(lab.id(), run.seed, &lab.manifest.params)
+/// Template variables of a lab's files for one seed: `params.NAME` and `seed`.
+pub fn param_vars(lab: &Lab, seed: u64) -> BTreeMap<String, String> {
+    let mut vars: BTreeMap<String, String> = template::draw_params(lab.id(), seed, &lab.manifest.params)
         .into_iter()
         .map(|(k, v)| (format!("params.{k}"), v))
         .collect();
-    vars.insert("seed".to_string(), run.seed.to_string());
+    vars.insert("seed".to_string(), seed.to_string());
+    vars
+}
+
+/// Template variables of a running lab: params, seed, service URLs.
+pub fn template_vars(lab: &Lab, run: &Running) -> BTreeMap<String, String> {
+    let mut vars = param_vars(lab, run.seed);
     for c in &run.containers {
         if let Some(u) = c.url() {
             vars.insert(format!("service.{}.url", c.service()), u);

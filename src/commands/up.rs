@@ -183,8 +183,8 @@ pub async fn up(
         }
     }
     let ws = workspace::absolute(&workspace_dir.unwrap_or_else(|| workspace::default_dir(id)));
-    let prepared = workspace::prepare(&lab, &ws)?;
     let seed = seed.unwrap_or_else(default_seed);
+    let prepared = workspace::prepare(&lab, &ws, &super::session::param_vars(&lab, seed))?;
     let req = UpRequest {
         catalog: &catalog,
         lab: &lab,

@@ -105,10 +105,14 @@ pub fn judge_solution(r: &Report) -> Phase {
     }
 }
 
+/// The seed every validate run uses.
+pub const VALIDATE_SEED: u64 = 1;
+
 fn overlay(lab: &Lab, ws: &Path, over: Option<&Path>) -> Result<(), Error> {
-    workspace::restore_starter(lab, ws)?;
+    let vars = super::session::param_vars(lab, VALIDATE_SEED);
+    workspace::restore_starter(lab, ws, &vars)?;
     if let Some(o) = over {
-        workspace::copy_tree(o, ws)?;
+        workspace::copy_rendered(o, ws, &vars)?;
     }
     workspace::open_up(ws)
 }
@@ -180,7 +184,7 @@ async fn run_phases(
         lab,
         project: project.to_string(),
         workspace: ws.to_path_buf(),
-        seed: 1,
+        seed: VALIDATE_SEED,
         ephemeral_ports: true,
         timeout: Duration::from_secs(90),
     };

@@ -76,10 +76,10 @@ impl<'de> Deserialize<'de> for LabId {
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<LabId, E> {
                 v.parse().map_err(E::custom)
             }
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<LabId, E> {
-                Err(E::custom(format!(
-                    "lab id {v} must be quoted (write \"{v}\"), or `8.10` would read as 8.1"
-                )))
+            fn visit_f64<E: serde::de::Error>(self, _v: f64) -> Result<LabId, E> {
+                Err(E::custom(
+                    "lab ids must be quoted, e.g. id: \"8.10\" (unquoted, 8.10 reads as the number 8.1)",
+                ))
             }
         }
         d.deserialize_any(V)
