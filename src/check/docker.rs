@@ -59,11 +59,29 @@ fn collect(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<(String,
     }
 }
 
+/// The command line for messages: long scripts are cut.
+fn shown(cmd: &[String]) -> String {
+    trim(&cmd.join(" "), 80)
+}
+
 /// `exec:`
 pub async fn exec(ctx: &Ctx, c: &ExecCheck) -> Eval {
     let id = match ctx.container(&c.service) {
         Ok(id) => id,
-        Err(e) => return Eval::fail(format!("`{}` to run", c.cmd.join(" ")), e),
+        Err(e) => return Eval::fail(format!("`{}` to run", shown(&c.cmd)), e),
+    };
+    // Each exec gets its own copy (checks run concurrently); `/tmp/promlab-copy` in the
+    // command names it.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let root = format!(
+        "{COPY_ROOT}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let cmd: Vec<String> = if c.copy.is_some() {
+        c.cmd.iter().map(|a| a.replace(COPY_ROOT, &root)).collect()
+    } else {
+        c.cmd.clone()
     };
     if let Some(folder) = &c.copy {
         let tar = match copy_archive(&ctx.workspace, folder, &c.mutate) {
@@ -73,20 +91,27 @@ pub async fn exec(ctx: &Ctx, c: &ExecCheck) -> Eval {
         let fresh = [
             "sh".to_string(),
             "-c".to_string(),
-            format!("rm -rf {COPY_ROOT} && mkdir -p {COPY_ROOT}"),
+            format!("rm -rf {root} && mkdir -p {root}"),
         ];
         if let Err(e) = ctx.docker.exec(&id, &fresh).await {
             return Eval::fail(format!("a scratch folder in {}", c.service), e.to_string());
         }
-        if let Err(e) = ctx.docker.upload(&id, COPY_ROOT, tar).await {
+        if let Err(e) = ctx.docker.upload(&id, &root, tar).await {
             return Eval::fail(format!("a copy of {folder}/ in {}", c.service), e.to_string());
         }
     }
-    let out = match ctx.docker.exec(&id, &c.cmd).await {
+    let out = ctx.docker.exec(&id, &cmd).await;
+    if c.copy.is_some() {
+        let _ = ctx
+            .docker
+            .exec(&id, &["rm".to_string(), "-rf".to_string(), root.clone()])
+            .await;
+    }
+    let out = match out {
         Ok(o) => o,
         Err(e) => {
             return Eval::fail(
-                format!("`{}` to run in {}", c.cmd.join(" "), c.service),
+                format!("`{}` to run in {}", shown(&c.cmd), c.service),
                 e.to_string(),
             );
         }
@@ -112,7 +137,7 @@ pub async fn exec(ctx: &Ctx, c: &ExecCheck) -> Eval {
     };
     if let Err(why) = code_cmp.check(Some(&Value::from(out.exit_code))) {
         return fail(
-            format!("`{}` to exit {}", c.cmd.join(" "), code_cmp.describe()),
+            format!("`{}` to exit {}", shown(&c.cmd), code_cmp.describe()),
             format!("it exited {} ({why})", out.exit_code),
         );
     }
@@ -130,7 +155,7 @@ pub async fn exec(ctx: &Ctx, c: &ExecCheck) -> Eval {
         }
     }
     Eval::pass(
-        format!("`{}` to succeed", c.cmd.join(" ")),
+        format!("`{}` to succeed", shown(&c.cmd)),
         format!("exit {}", out.exit_code),
     )
 }

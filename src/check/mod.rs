@@ -219,6 +219,21 @@ impl Ctx {
             .ok_or_else(|| format!("this lab runs no service `{service}`"))
     }
 
+    /// GET a JSON document from a service, whatever the status (error bodies are JSON too).
+    pub async fn get_json_any(&self, service: &str, path_and_query: &str) -> Result<Value, String> {
+        let url = format!("{}{path_and_query}", self.url(service)?);
+        let resp = self
+            .client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach {service} ({})", crate::http::describe(&e)))?;
+        let status = resp.status();
+        let body = resp.text().await.map_err(|e| crate::http::describe(&e))?;
+        serde_json::from_str(&body)
+            .map_err(|_| format!("{service} answered {status} with non-JSON: {}", trim(&body, 200)))
+    }
+
     /// GET a JSON document from a service.
     pub async fn get_json(&self, service: &str, path_and_query: &str) -> Result<Value, String> {
         let url = format!("{}{path_and_query}", self.url(service)?);

@@ -378,6 +378,10 @@ pub struct AstFacts {
     pub ranges: Vec<(String, f64)>,
     /// Whether a subquery appears.
     pub subquery: bool,
+    /// Whether a selector matches metric names by regex (`{__name__=~"…"}`).
+    pub name_regex: bool,
+    /// Every range selector's range, in seconds, wherever it appears.
+    pub all_ranges: Vec<f64>,
 }
 
 /// Walks an expression and collects its facts.
@@ -410,11 +414,14 @@ fn walk(e: &Expr, func: Option<&str>, f: &mut AstFacts) {
             walk(&s.expr, None, f);
         }
         Expr::VectorSelector(v) => {
+            f.name_regex |= has_name_regex(v);
             if let Some(n) = selector_name(v) {
                 f.metrics.push(n);
             }
         }
         Expr::MatrixSelector(m) => {
+            f.name_regex |= has_name_regex(&m.vs);
+            f.all_ranges.push(m.range.as_secs_f64());
             if let Some(n) = selector_name(&m.vs) {
                 f.metrics.push(n);
             }
@@ -432,12 +439,22 @@ fn walk(e: &Expr, func: Option<&str>, f: &mut AstFacts) {
     }
 }
 
+fn has_name_regex(v: &promql_parser::parser::VectorSelector) -> bool {
+    use promql_parser::label::MatchOp;
+    v.matchers
+        .matchers
+        .iter()
+        .chain(v.matchers.or_matchers.iter().flatten())
+        .any(|m| m.name == "__name__" && matches!(m.op, MatchOp::Re(_) | MatchOp::NotRe(_)))
+}
+
 fn selector_name(v: &promql_parser::parser::VectorSelector) -> Option<String> {
+    use promql_parser::label::MatchOp;
     v.name.clone().or_else(|| {
         v.matchers
             .matchers
             .iter()
-            .find(|m| m.name == "__name__")
+            .find(|m| m.name == "__name__" && matches!(m.op, MatchOp::Equal))
             .map(|m| m.value.clone())
     })
 }
@@ -488,6 +505,25 @@ pub fn ast_check(expr: &str, rules: &AstRules) -> Eval {
     }
     if rules.forbid_subquery && f.subquery {
         return Eval::fail("no subquery", "the query uses a subquery");
+    }
+    if rules.forbid_name_regex && f.name_regex {
+        return Eval::fail(
+            "selectors that name their metric",
+            "the query matches metric names with a regex ({__name__=~…}), which reads every series",
+        );
+    }
+    if let Some(want) = &rules.range {
+        for r in &f.all_ranges {
+            if let Err(why) = want.check(Some(&Value::from(*r))) {
+                return Eval::fail(
+                    format!("every range selector {} seconds", want.describe()),
+                    format!("a [{}s] range ({why})", fmt_num(*r)),
+                );
+            }
+        }
+        if f.all_ranges.is_empty() {
+            return Eval::fail("a range selector", "the query has none");
+        }
     }
     Eval::pass("the required query structure", "structure ok")
 }
@@ -751,7 +787,7 @@ pub async fn rule(ctx: &Ctx, c: &RuleCheck) -> Eval {
     }
     for (g, r) in &selected {
         let name = r.get("name").and_then(Value::as_str).unwrap_or("?");
-        let checks: [(&str, &Option<Cmp>, Option<Value>); 5] = [
+        let checks: [(&str, &Option<Cmp>, Option<Value>); 7] = [
             ("health", &x.health, r.get("health").cloned()),
             ("for", &x.for_secs, r.get("duration").cloned()),
             (
@@ -760,7 +796,13 @@ pub async fn rule(ctx: &Ctx, c: &RuleCheck) -> Eval {
                 r.get("keepFiringFor").cloned(),
             ),
             ("interval", &x.interval, g.get("interval").cloned()),
-            ("lastError", &None, None),
+            ("limit", &x.limit, g.get("limit").cloned()),
+            ("lastError", &x.last_error, r.get("lastError").cloned()),
+            (
+                "evaluationTime",
+                &x.evaluation_time,
+                r.get("evaluationTime").cloned(),
+            ),
         ];
         for (field, cmp, got) in checks {
             let Some(cmp) = cmp else { continue };
@@ -984,6 +1026,18 @@ mod tests {
         let e = ast_check("sum(rate(x_total[10s]))", &rules);
         assert!(!e.pass && e.observed.contains("10s"), "{e:?}");
         assert!(!ast_check("sum(rate(x_total[1m]", &rules).pass);
+        let rules: AstRules = serde_yaml::from_str("{forbid_name_regex: true, range: 60}").unwrap();
+        assert!(ast_check("x[1m]", &rules).pass);
+        assert!(
+            !ast_check("x[30s]", &rules).pass,
+            "range anywhere, not only in functions"
+        );
+        let e = ast_check("{__name__=~\"demo_.*\"}[1m]", &rules);
+        assert!(!e.pass && e.observed.contains("regex"), "{e:?}");
+        assert!(
+            ast_check("{__name__=\"x\"}[1m]", &rules).pass,
+            "an equality on the name is fine"
+        );
     }
 
     #[test]

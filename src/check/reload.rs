@@ -200,3 +200,28 @@ pub fn record_started(ws: &Path, services: &[(String, String, Vec<String>)]) {
     }
     write_applied(ws, &applied);
 }
+
+/// Unix time of the most recently modified workspace file (`.promlab` excluded), or 0.
+pub fn newest_mtime(dir: &Path) -> f64 {
+    fn walk(dir: &Path, newest: &mut f64) {
+        let Ok(rd) = std::fs::read_dir(dir) else { return };
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with(".promlab") {
+                continue;
+            }
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, newest);
+            } else if let Ok(m) = e.metadata().and_then(|m| m.modified()) {
+                let t = m
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs_f64())
+                    .unwrap_or(0.0);
+                *newest = newest.max(t);
+            }
+        }
+    }
+    let mut newest = 0.0;
+    walk(dir, &mut newest);
+    newest
+}

@@ -261,6 +261,9 @@ pub struct PromqlExpect {
     /// The query must fail; the error text is compared.
     #[serde(default)]
     pub error: Option<Cmp>,
+    /// The warnings and infos Prometheus attaches (a list of strings).
+    #[serde(default)]
+    pub notes: Option<Cmp>,
 }
 
 /// A hidden reference query the result must equal.
@@ -302,6 +305,12 @@ pub struct AstRules {
     /// Forbid subqueries.
     #[serde(default)]
     pub forbid_subquery: bool,
+    /// Forbid selecting metric names by regex (`{__name__=~"…"}`).
+    #[serde(default)]
+    pub forbid_name_regex: bool,
+    /// Every range selector's range in seconds, wherever it appears (`range: 60` = `[1m]`).
+    #[serde(default)]
+    pub range: Option<Cmp>,
 }
 
 /// `targets:` — scrape target state from `/api/v1/targets`.
@@ -410,6 +419,15 @@ pub struct RuleExpect {
     /// Group evaluation interval in seconds.
     #[serde(default)]
     pub interval: Option<Cmp>,
+    /// The group's `limit` (0 = none).
+    #[serde(default)]
+    pub limit: Option<Cmp>,
+    /// The rule's `lastError` ("" when healthy).
+    #[serde(default)]
+    pub last_error: Option<Cmp>,
+    /// The rule's last evaluation time in seconds.
+    #[serde(default)]
+    pub evaluation_time: Option<Cmp>,
     /// The rule's query must produce this many series now.
     #[serde(default)]
     pub evaluates: Option<Cmp>,

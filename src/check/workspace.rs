@@ -121,7 +121,7 @@ pub async fn truth(ctx: &Ctx, t: &Truth) -> Result<Value, String> {
         };
     }
     if let Some(h) = &t.http {
-        let doc = ctx.get_json(&h.service, &h.path).await?;
+        let doc = ctx.get_json_any(&h.service, &h.path).await?;
         return match &t.jmespath {
             Some(p) => jmes(&doc, p)?.ok_or_else(|| format!("{p} is absent in {}", h.path)),
             None => Ok(doc),

@@ -26,7 +26,9 @@ pub async fn grade(
     let lab = rendered_lab(catalog, run)?;
     let mut ctx = context(docker, lab, run, within_cap);
     let (pre, settled) = reload::apply(&ctx, false).await;
-    ctx.settled_since = settled;
+    // `within` counts from the learner's last change: a reload, or any file saved since
+    // (queries and answers are read directly, without a reload).
+    ctx.settled_since = settled.max(reload::newest_mtime(&run.workspace));
     let bar = if show_progress && std::io::stderr().is_terminal() {
         ProgressBar::new_spinner()
     } else {

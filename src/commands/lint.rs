@@ -90,6 +90,16 @@ pub fn lint_lab(catalog: &Catalog, lab: &Lab) -> Vec<String> {
         match c.kind() {
             Ok(Kind::Promql(p)) => {
                 check_service(&p.server, &c.id);
+                let role = stack
+                    .services
+                    .get(&p.server)
+                    .and_then(|s| s.promlab.as_ref())
+                    .and_then(|m| m.role.clone())
+                    .unwrap_or_default();
+                if role != "prometheus" {
+                    // Another query language (MetricsQL on VictoriaMetrics): the server judges it.
+                    continue;
+                }
                 if let Some(e) = &p.expr {
                     queries.push((c.id.clone(), e.clone()));
                 }
