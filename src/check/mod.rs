@@ -219,8 +219,12 @@ impl Ctx {
             .ok_or_else(|| format!("this lab runs no service `{service}`"))
     }
 
-    /// GET a JSON document from a service, whatever the status (error bodies are JSON too).
-    pub async fn get_json_any(&self, service: &str, path_and_query: &str) -> Result<Value, String> {
+    /// GET a JSON document from a service: the status and the parsed body.
+    async fn fetch_json(
+        &self,
+        service: &str,
+        path_and_query: &str,
+    ) -> Result<(reqwest::StatusCode, Value, String), String> {
         let url = format!("{}{path_and_query}", self.url(service)?);
         let resp = self
             .client
@@ -230,23 +234,19 @@ impl Ctx {
             .map_err(|e| format!("cannot reach {service} ({})", crate::http::describe(&e)))?;
         let status = resp.status();
         let body = resp.text().await.map_err(|e| crate::http::describe(&e))?;
-        serde_json::from_str(&body)
-            .map_err(|_| format!("{service} answered {status} with non-JSON: {}", trim(&body, 200)))
+        let v = serde_json::from_str(&body)
+            .map_err(|_| format!("{service} answered {status} with non-JSON: {}", trim(&body, 200)))?;
+        Ok((status, v, body))
     }
 
-    /// GET a JSON document from a service.
+    /// GET a JSON document from a service, whatever the status (error bodies are JSON too).
+    pub async fn get_json_any(&self, service: &str, path_and_query: &str) -> Result<Value, String> {
+        self.fetch_json(service, path_and_query).await.map(|(_, v, _)| v)
+    }
+
+    /// GET a JSON document from a service; a non-2xx status is an error quoting the server.
     pub async fn get_json(&self, service: &str, path_and_query: &str) -> Result<Value, String> {
-        let url = format!("{}{path_and_query}", self.url(service)?);
-        let resp = self
-            .client
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| format!("cannot reach {service} ({})", crate::http::describe(&e)))?;
-        let status = resp.status();
-        let body = resp.text().await.map_err(|e| crate::http::describe(&e))?;
-        let v: Value = serde_json::from_str(&body)
-            .map_err(|_| format!("{service} answered {status} with non-JSON: {}", trim(&body, 200)))?;
+        let (status, v, body) = self.fetch_json(service, path_and_query).await?;
         if !status.is_success() {
             let msg = v
                 .get("error")

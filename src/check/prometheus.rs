@@ -30,6 +30,18 @@ pub struct QueryResult {
     pub notes: Vec<String>,
 }
 
+fn metric_labels(series: &Value) -> BTreeMap<String, String> {
+    series
+        .get("metric")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Parses the `data` of a `/api/v1/query` response.
 pub fn parse_query_data(v: &Value) -> Result<QueryResult, String> {
     let data = v.get("data").ok_or("response has no data")?;
@@ -43,15 +55,7 @@ pub fn parse_query_data(v: &Value) -> Result<QueryResult, String> {
     match result_type.as_str() {
         "vector" => {
             for s in result.as_array().cloned().unwrap_or_default() {
-                let labels = s
-                    .get("metric")
-                    .and_then(Value::as_object)
-                    .map(|m| {
-                        m.iter()
-                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let labels = metric_labels(&s);
                 let value = s
                     .get("value")
                     .and_then(|v| v.get(1))
@@ -69,15 +73,7 @@ pub fn parse_query_data(v: &Value) -> Result<QueryResult, String> {
         }
         "matrix" => {
             for s in result.as_array().cloned().unwrap_or_default() {
-                let labels = s
-                    .get("metric")
-                    .and_then(Value::as_object)
-                    .map(|m| {
-                        m.iter()
-                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let labels = metric_labels(&s);
                 let value = s
                     .get("values")
                     .and_then(Value::as_array)

@@ -53,25 +53,13 @@ pub fn setup_with(extra_labs: &[Fixture<'_>]) -> Env {
     copy_dir(&repo().join("compose"), &r.join("compose"));
     // Fixture labs live in section 25 so they never collide with a lab someone runs by hand.
     let l11 = repo().join("labs/01-fundamentals/1.1-what-is-prometheus");
-    for (id, title, extra) in [
-        ("25.1", "Prometheus Strategy Development", ""),
-        ("25.2", "Monitoring Strategy Decisions", ""),
-        (
-            "25.3",
-            "Technology Stack Planning",
-            "services:\n  prometheus:\n    image: prometheus\n    command: [--no-such-flag]\n    ports: [\"127.0.0.1:9090:9090\"]\n    x-promlab: {port: 9090, ready: /-/ready, role: prometheus}\n",
-        ),
-    ] {
-        let dir = r.join(format!("labs/25-cto/{id}-fixture"));
-        copy_dir(&l11, &dir);
-        let text = std::fs::read_to_string(dir.join("lab.yaml"))
-            .unwrap()
-            .replace("id: \"1.1\"", &format!("id: \"{id}\""))
-            .replace("title: What is Prometheus", &format!("title: {title}"))
-            .replace("stack: base\n", &format!("stack: base\n{extra}"));
-        std::fs::write(dir.join("lab.yaml"), text).unwrap();
-    }
-    for (id, title, stack, additions, files) in extra_labs {
+    const BROKEN: &str = "services:\n  prometheus:\n    image: prometheus\n    command: [--no-such-flag]\n    ports: [\"127.0.0.1:9090:9090\"]\n    x-promlab: {port: 9090, ready: /-/ready, role: prometheus}\n";
+    let standard: [Fixture<'_>; 3] = [
+        ("25.1", "Prometheus Strategy Development", "base", "", &[]),
+        ("25.2", "Monitoring Strategy Decisions", "base", "", &[]),
+        ("25.3", "Technology Stack Planning", "base", BROKEN, &[]),
+    ];
+    for (id, title, stack, additions, files) in standard.iter().chain(extra_labs) {
         let dir = r.join(format!("labs/25-cto/{id}-fixture"));
         copy_dir(&l11, &dir);
         let text = std::fs::read_to_string(dir.join("lab.yaml"))
