@@ -24,8 +24,16 @@ pub async fn run(ctx: &Ctx, c: &ScenarioCheck) -> Eval {
                     if e.pass { "ok" } else { "failed" }
                 ));
                 if !e.pass {
-                    result = Eval::fail(format!("step {}: {}", i + 1, e.expected), e.observed);
+                    let (title, hint) = c.steps[i]
+                        .check
+                        .as_ref()
+                        .map(|n| (n.title.clone(), n.hint.clone()))
+                        .unwrap_or_default();
+                    result = Eval::fail(format!("step {} ({title}): {}", i + 1, e.expected), e.observed);
                     result.detail = e.detail;
+                    if !hint.is_empty() {
+                        result.detail.push(format!("step hint: {hint}"));
+                    }
                     break;
                 }
             }

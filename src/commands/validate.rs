@@ -108,6 +108,24 @@ pub fn judge_solution(r: &Report) -> Phase {
 /// The seed every validate run uses.
 pub const VALIDATE_SEED: u64 = 1;
 
+/// Forgets what an earlier phase left in the stack's components: the sink's notifications
+/// and any demo fault, so a phase is judged on what its own files do.
+async fn clean_state(run: &Running) {
+    let client = crate::http::client(Duration::from_secs(5));
+    for c in &run.containers {
+        let Some(url) = c.url() else { continue };
+        match c.label(crate::runtime::LABEL_ROLE) {
+            "sink" => {
+                let _ = client.delete(format!("{url}/api/notifications")).send().await;
+            }
+            "demo" => {
+                let _ = client.delete(format!("{url}/admin/fault")).send().await;
+            }
+            _ => {}
+        }
+    }
+}
+
 fn overlay(lab: &Lab, ws: &Path, over: Option<&Path>) -> Result<(), Error> {
     let vars = super::session::param_vars(lab, VALIDATE_SEED);
     workspace::restore_starter(lab, ws, &vars)?;
@@ -206,11 +224,13 @@ async fn run_phases(
         phase(&format!("near-miss {name}"));
         overlay(lab, ws, Some(dir))?;
         let run = running().await?;
+        clean_state(&run).await;
         let r = grade(docker, catalog, &run, None, false).await?;
         result.phases.push(judge_near_miss(name, &r));
     }
     overlay(lab, ws, None)?;
     let run = running().await?;
+    clean_state(&run).await;
     phase("solution");
     apply_solution(docker, catalog, &run).await?;
     let r = grade(docker, catalog, &run, None, false).await?;

@@ -14,7 +14,13 @@ use crate::runtime::docker::Docker;
 /// The tag that stands for "this binary".
 pub const AUTO_TAG: &str = ":auto";
 
+/// The running binary. On Linux `/proc/self/exe` still opens when the file was replaced
+/// or deleted while promlab runs (an upgrade mid-`validate`).
 fn exe() -> Result<PathBuf, Error> {
+    let proc_exe = PathBuf::from("/proc/self/exe");
+    if proc_exe.exists() {
+        return Ok(proc_exe);
+    }
     std::env::current_exe().map_err(|e| Error::Other(format!("cannot locate the promlab binary: {e}")))
 }
 
