@@ -14,14 +14,23 @@ use crate::runtime::docker::Docker;
 /// The tag that stands for "this binary".
 pub const AUTO_TAG: &str = ":auto";
 
-/// The running binary. On Linux `/proc/self/exe` still opens when the file was replaced
-/// or deleted while promlab runs (an upgrade mid-`validate`).
+/// The running binary, to read. On Linux `/proc/self/exe` still opens when the file was
+/// replaced or deleted while promlab runs (an upgrade mid-`validate`).
 fn exe() -> Result<PathBuf, Error> {
     let proc_exe = PathBuf::from("/proc/self/exe");
     if proc_exe.exists() {
         return Ok(proc_exe);
     }
-    std::env::current_exe().map_err(|e| Error::Other(format!("cannot locate the promlab binary: {e}")))
+    exe_path()
+}
+
+/// The running binary's path on disk, for `ldd` (which must not be given `/proc/self/exe`:
+/// in its own process that names `ldd`'s loader, not promlab).
+fn exe_path() -> Result<PathBuf, Error> {
+    let p = std::env::current_exe()
+        .map_err(|e| Error::Other(format!("cannot locate the promlab binary: {e}")))?;
+    let shown = p.display().to_string();
+    Ok(PathBuf::from(shown.trim_end_matches(" (deleted)")))
 }
 
 /// `<version>-<first 12 hex of the binary's sha256>`.
@@ -117,7 +126,7 @@ pub fn rootfs() -> Result<Vec<u8>, Error> {
     }
     let data = std::fs::read(&bin).map_err(Error::io("read", &bin))?;
     add_file(&mut tar, "promlab", &data, 0o755)?;
-    for lib in libraries(&bin)? {
+    for lib in libraries(&exe_path()?)? {
         let data = std::fs::read(&lib).map_err(Error::io("read", &lib))?;
         add_file(&mut tar, &lib.display().to_string(), &data, 0o755)?;
     }
