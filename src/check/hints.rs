@@ -5,7 +5,14 @@ use super::Outcome;
 
 /// Extra hint lines for a failed outcome, from patterns in what it observed.
 pub fn computed(o: &Outcome) -> Vec<String> {
-    let text = format!("{} {}", o.observed, o.detail.join(" "));
+    // What the check saw, not the advice already attached (hints quote URLs and names too).
+    let seen: Vec<&str> = o
+        .detail
+        .iter()
+        .map(String::as_str)
+        .filter(|d| !d.starts_with("hint:") && !d.starts_with("step hint:"))
+        .collect();
+    let text = format!("{} {}", o.observed, seen.join(" "));
     let mut out = Vec::new();
     let rules: &[(&str, &str)] = &[
         (
@@ -48,4 +55,39 @@ pub fn computed(o: &Outcome) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Status;
+
+    fn outcome(observed: &str, detail: &[&str]) -> Outcome {
+        Outcome {
+            id: "x".into(),
+            title: "x".into(),
+            status: Status::Fail,
+            expected: String::new(),
+            observed: observed.into(),
+            detail: detail.iter().map(|s| s.to_string()).collect(),
+            hint: String::new(),
+            seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn hints_come_from_what_was_seen_not_from_advice() {
+        let o = outcome(
+            "node health=down lastError=\"dial tcp 127.0.0.1:9100: connect: connection refused\"",
+            &[],
+        );
+        let h = computed(&o);
+        assert!(h.iter().any(|l| l.contains("container itself")), "{h:?}");
+        assert!(h.iter().any(|l| l.contains("nothing listens")), "{h:?}");
+        let o = outcome(
+            "receivers [\"blackhole\"]",
+            &["step hint: GET http://127.0.0.1:9093/api/v2/alerts shows it"],
+        );
+        assert!(computed(&o).is_empty(), "{:?}", computed(&o));
+    }
 }
