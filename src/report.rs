@@ -26,11 +26,12 @@ fn outcome_lines(o: &Outcome) -> String {
         Status::Pass => "✓",
         Status::Fail => "✗",
         Status::Blocked => "·",
+        Status::Skipped => "-",
     };
     let _ = writeln!(out, "{mark} {} — {}", o.id, o.title);
     match o.status {
         Status::Pass => {}
-        Status::Blocked => {
+        Status::Blocked | Status::Skipped => {
             let _ = writeln!(out, "    {}", o.observed);
         }
         Status::Fail => {
@@ -67,7 +68,7 @@ pub fn junit(name: &str, reports: &[(String, &Report)]) -> String {
                     s.set_description(format!("{}\nhint: {}", o.detail.join("\n"), o.hint));
                     s
                 }
-                Status::Blocked => {
+                Status::Blocked | Status::Skipped => {
                     let mut s = TestCaseStatus::skipped();
                     s.set_message(o.observed.clone());
                     s

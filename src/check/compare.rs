@@ -110,6 +110,26 @@ impl<'de> Deserialize<'de> for Cmp {
     }
 }
 
+impl Cmp {
+    /// The same comparator with every duration text it compares against (`20s`, `1m30s`)
+    /// turned into seconds, for fields Prometheus reports in seconds.
+    pub fn durations_as_seconds(&self) -> Cmp {
+        let secs = |v: &Value| match v {
+            Value::String(s) => {
+                crate::duration::Dur::parse(s).map_or_else(|_| v.clone(), |d| Value::from(d.secs()))
+            }
+            _ => v.clone(),
+        };
+        let list = |l: &Option<Vec<Value>>| l.as_ref().map(|l| l.iter().map(secs).collect());
+        let mut ops = self.0.clone();
+        ops.eq = ops.eq.as_ref().map(secs);
+        ops.ne = ops.ne.as_ref().map(secs);
+        ops.one_of = list(&self.0.one_of);
+        ops.not_in = list(&self.0.not_in);
+        Cmp(ops)
+    }
+}
+
 /// Parses a Prometheus sample value or any JSON value as a number (`"NaN"`, `"+Inf"` too).
 pub fn as_number(v: &Value) -> Option<f64> {
     match v {
@@ -477,6 +497,25 @@ fn set_diff_message(missing: &[Value], extra: &[Value]) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn duration_texts_compare_as_seconds() {
+        let c: Cmp = serde_yaml::from_str("20s").unwrap();
+        assert!(
+            c.check(Some(&json!(20))).is_err(),
+            "as written, text is not a number"
+        );
+        let c = c.durations_as_seconds();
+        assert!(c.check(Some(&json!(20.0))).is_ok());
+        assert!(c.check(Some(&json!(0.0))).is_err());
+        let c: Cmp = serde_yaml::from_str("{in: [1m, 90s], ne: 2m}").unwrap();
+        let c = c.durations_as_seconds();
+        assert!(c.check(Some(&json!(60))).is_ok());
+        assert!(c.check(Some(&json!(90))).is_ok());
+        assert!(c.check(Some(&json!(120))).is_err());
+        let c: Cmp = serde_yaml::from_str("{ge: 20}").unwrap();
+        assert_eq!(c.durations_as_seconds(), c, "numbers stay numbers");
+    }
 
     fn cmp(yaml: &str) -> Cmp {
         serde_yaml::from_str(yaml).unwrap()

@@ -2,13 +2,15 @@
 //! expected, what it saw and a hint. A failing check is an outcome, never an error.
 //!
 //! Checks are grouped by the system they talk to: `prometheus.rs`, `alertmanager.rs`,
-//! `workspace.rs` (files and answers), `docker.rs` (exec, container), `http.rs`.
+//! `workspace.rs` (files and answers, with `markdown.rs` for tables and code blocks),
+//! `docker.rs` (exec, container), `http.rs`.
 
 pub mod alertmanager;
 pub mod compare;
 pub mod docker;
 pub mod hints;
 pub mod http;
+pub mod markdown;
 pub mod prometheus;
 pub mod reload;
 pub mod scenario;
@@ -16,12 +18,14 @@ pub mod spec;
 pub mod template;
 pub mod workspace;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use futures::future::BoxFuture;
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -63,11 +67,26 @@ pub struct Ctx {
     pub started_unix: f64,
     /// Scenario marks (name → unix time).
     pub marks: Mutex<BTreeMap<String, f64>>,
-    /// Cap on every `within` (validate's starter phase uses a short one).
-    pub within_cap: Option<Duration>,
+    /// What this run must establish (all checks, or validate's shortcuts).
+    pub mode: Mode,
+    /// Set once a check has failed in a `stop_at_first_fail` run: checks still waiting end.
+    pub stop: AtomicBool,
+    /// Scenarios change the stack (faults, restarts, posted alerts, an emptied sink): each
+    /// runs alone, never beside another check that could see its disturbance.
+    pub exclusive: tokio::sync::RwLock<()>,
     /// Unix time of the newest configuration change applied: `within` counts from here, so
     /// a change made minutes ago is not waited for again.
     pub settled_since: f64,
+}
+
+/// What a grading run must establish. `check` runs everything; `validate` needs less.
+#[derive(Debug, Clone, Default)]
+pub struct Mode {
+    /// Run only these checks (and what they require); the rest are reported skipped.
+    pub only: Option<BTreeSet<String>>,
+    /// One genuine failure settles the run (a near-miss must fail one check): checks still
+    /// waiting stop and are reported skipped, never failed.
+    pub stop_at_first_fail: bool,
 }
 
 /// The result of evaluating a check once.
@@ -84,6 +103,8 @@ pub struct Eval {
     /// Waiting cannot change this verdict (the learner's file says so, the loaded config
     /// has no such job, …): `within` stops polling.
     pub settled: bool,
+    /// The run was stopped before this check could finish: no verdict (reported skipped).
+    pub interrupted: bool,
 }
 
 impl Eval {
@@ -95,6 +116,7 @@ impl Eval {
             observed: observed.into(),
             detail: Vec::new(),
             settled: false,
+            interrupted: false,
         }
     }
 
@@ -106,6 +128,15 @@ impl Eval {
             observed: observed.into(),
             detail: Vec::new(),
             settled: false,
+            interrupted: false,
+        }
+    }
+
+    /// A check cut short by a stopped run: no verdict.
+    pub fn interrupted() -> Self {
+        Eval {
+            interrupted: true,
+            ..Eval::fail("a verdict", "not finished: the run stopped")
         }
     }
 
@@ -134,6 +165,9 @@ pub enum Status {
     Fail,
     /// Not run because a check it requires failed.
     Blocked,
+    /// Not run, or not finished, because the run did not need it (`validate` only: a
+    /// starter's undeclared checks, a near-miss's checks after its first failure).
+    Skipped,
 }
 
 /// One check's outcome, as reported.
@@ -180,13 +214,27 @@ impl Report {
         self.outcomes.iter().all(|o| o.status == Status::Pass)
     }
 
-    /// Ids of checks that did not pass.
+    /// Ids of checks that did not pass (failed, blocked or skipped).
     pub fn failed_ids(&self) -> Vec<&str> {
         self.outcomes
             .iter()
             .filter(|o| o.status != Status::Pass)
             .map(|o| o.id.as_str())
             .collect()
+    }
+
+    /// Ids of checks that genuinely failed or were blocked by a failure (not skipped).
+    pub fn not_passed_ids(&self) -> Vec<&str> {
+        self.outcomes
+            .iter()
+            .filter(|o| matches!(o.status, Status::Fail | Status::Blocked))
+            .map(|o| o.id.as_str())
+            .collect()
+    }
+
+    /// Whether any check genuinely failed.
+    pub fn any_failed(&self) -> bool {
+        self.outcomes.iter().any(|o| o.status == Status::Fail)
     }
 }
 
@@ -199,6 +247,11 @@ pub fn now_unix() -> f64 {
 }
 
 impl Ctx {
+    /// Whether the run was stopped (a `stop_at_first_fail` run saw its first failure).
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
     /// The base URL of a service, or why there is none.
     pub fn url(&self, service: &str) -> Result<String, String> {
         match self.services.get(service) {
@@ -300,24 +353,25 @@ pub async fn eval_timed(
     progress: &(dyn Fn(&str, Duration) + Sync),
 ) -> Eval {
     let start = Instant::now();
-    let mut within = spec.within.map_or(Duration::ZERO, |d| d.0);
-    if let Some(cap) = ctx.within_cap {
-        within = within.min(cap);
-    }
+    let full_within = spec.within.map_or(Duration::ZERO, |d| d.0);
     let since_change = (now_unix() - settled_since).max(0.0);
-    let full_within = within;
-    within = within.saturating_sub(Duration::from_secs_f64(since_change.min(within.as_secs_f64())));
+    let within = full_within.saturating_sub(Duration::from_secs_f64(
+        since_change.min(full_within.as_secs_f64()),
+    ));
     let poll = spec
         .poll
         .map_or(Duration::from_secs(1), |d| d.0)
         .max(Duration::from_millis(100));
     let mut e = eval_once(ctx, spec).await;
-    while !e.pass && !e.settled && start.elapsed() < within {
+    while !e.pass && !e.settled && !e.interrupted && !ctx.stopped() && start.elapsed() < within {
         progress(&spec.id, start.elapsed());
         tokio::time::sleep(poll.min(within.saturating_sub(start.elapsed()))).await;
         e = eval_once(ctx, spec).await;
     }
     if !e.pass {
+        if e.interrupted || (!e.settled && ctx.stopped() && start.elapsed() < within) {
+            return Eval::interrupted();
+        }
         if !full_within.is_zero() && !e.settled {
             e.observed = format!(
                 "{} (still, {}s after your last change)",
@@ -330,9 +384,15 @@ pub async fn eval_timed(
     if let Some(hold) = spec.hold.map(|d| d.0) {
         let held_from = Instant::now();
         while held_from.elapsed() < hold {
+            if ctx.stopped() {
+                return Eval::interrupted();
+            }
             progress(&spec.id, start.elapsed());
             tokio::time::sleep(poll).await;
             let again = eval_once(ctx, spec).await;
+            if again.interrupted {
+                return again;
+            }
             if !again.pass {
                 let mut f = again;
                 f.observed = format!(
@@ -348,52 +408,79 @@ pub async fn eval_timed(
     e
 }
 
-/// Runs every check: independent checks concurrently, `requires` respected, report in
-/// manifest order. `pre` outcomes (a failed reload) come first and block everything.
+/// Runs every check: each starts as soon as the checks it `requires` are done, scenarios run
+/// alone, the report keeps manifest order. `pre` outcomes (a failed reload) come first and
+/// block everything.
 pub async fn run_all(ctx: &Ctx, pre: Vec<Outcome>, progress: &(dyn Fn(&str, Duration) + Sync)) -> Report {
     let checks = &ctx.lab.manifest.checks;
     let blocked_all = pre.iter().any(|o| o.status != Status::Pass);
-    let mut results: BTreeMap<String, Outcome> = BTreeMap::new();
+    let wanted = ctx.mode.only.as_ref().map(|only| with_requirements(checks, only));
+    type Run<'a> = Shared<BoxFuture<'a, Outcome>>;
+    let mut runs: BTreeMap<&str, Run<'_>> = BTreeMap::new();
     let mut remaining: Vec<&CheckSpec> = checks.iter().collect();
+    // Build in dependency order, so that every check can await what it requires.
     while !remaining.is_empty() {
         let (ready, later): (Vec<&CheckSpec>, Vec<&CheckSpec>) = remaining
             .into_iter()
-            .partition(|c| blocked_all || c.requires.iter().all(|r| results.contains_key(r)));
+            .partition(|c| c.requires.iter().all(|r| runs.contains_key(r.as_str())));
         if ready.is_empty() {
             for c in later {
-                results.insert(c.id.clone(), blocked(c, "a cycle in `requires`".to_string()));
+                let o = blocked(c, "a cycle in `requires`".to_string());
+                runs.insert(c.id.as_str(), futures::future::ready(o).boxed().shared());
             }
             break;
         }
-        let done = &results;
-        let runs = ready.iter().map(|c| async move {
-            if blocked_all {
-                return blocked(c, "the configuration did not load (see above)".to_string());
+        for c in ready {
+            let deps: Vec<Run<'_>> = c.requires.iter().map(|r| runs[r.as_str()].clone()).collect();
+            let wanted = wanted.as_ref();
+            let run = async move {
+                let deps = futures::future::join_all(deps).await;
+                if blocked_all {
+                    return blocked(c, "the configuration did not load (see above)".to_string());
+                }
+                if wanted.is_some_and(|w| !w.contains(c.id.as_str())) {
+                    return skipped(c, "not needed to prove this phase");
+                }
+                let failed: Vec<&str> = deps
+                    .iter()
+                    .filter(|o| matches!(o.status, Status::Fail | Status::Blocked))
+                    .map(|o| o.id.as_str())
+                    .collect();
+                if !failed.is_empty() {
+                    return blocked(
+                        c,
+                        format!("it requires {}, which did not pass", failed.join(", ")),
+                    );
+                }
+                if ctx.stopped() || deps.iter().any(|o| o.status == Status::Skipped) {
+                    return skipped(c, "not needed: another check already failed");
+                }
+                let t = Instant::now();
+                let e = if c.scenario.is_some() {
+                    let _alone = ctx.exclusive.write().await;
+                    eval_timed(ctx, c, ctx.settled_since, progress).await
+                } else {
+                    let _shared = ctx.exclusive.read().await;
+                    eval_timed(ctx, c, ctx.settled_since, progress).await
+                };
+                let o = to_outcome(c, e, t.elapsed());
+                if o.status == Status::Fail && ctx.mode.stop_at_first_fail {
+                    ctx.stop.store(true, Ordering::Relaxed);
+                }
+                o
             }
-            let failed: Vec<&str> = c
-                .requires
-                .iter()
-                .filter(|r| done.get(*r).is_some_and(|o| o.status != Status::Pass))
-                .map(String::as_str)
-                .collect();
-            if !failed.is_empty() {
-                return blocked(
-                    c,
-                    format!("it requires {}, which did not pass", failed.join(", ")),
-                );
-            }
-            let t = Instant::now();
-            let e = eval_timed(ctx, c, ctx.settled_since, progress).await;
-            to_outcome(c, e, t.elapsed())
-        });
-        let outs = futures::future::join_all(runs).await;
-        for o in outs {
-            results.insert(o.id.clone(), o);
+            .boxed()
+            .shared();
+            runs.insert(c.id.as_str(), run);
         }
         remaining = later;
     }
+    let in_order: Vec<Run<'_>> = checks
+        .iter()
+        .filter_map(|c| runs.get(c.id.as_str()).cloned())
+        .collect();
     let mut outcomes = pre;
-    outcomes.extend(checks.iter().filter_map(|c| results.remove(&c.id)));
+    outcomes.extend(futures::future::join_all(in_order).await);
     for o in &mut outcomes {
         if o.status == Status::Fail {
             o.detail.extend(hints::computed(o));
@@ -410,6 +497,35 @@ pub async fn run_all(ctx: &Ctx, pre: Vec<Outcome>, progress: &(dyn Fn(&str, Dura
     }
 }
 
+/// The named checks and, transitively, every check they require.
+fn with_requirements<'a>(checks: &'a [CheckSpec], only: &BTreeSet<String>) -> BTreeSet<&'a str> {
+    let mut want: BTreeSet<&str> = checks
+        .iter()
+        .filter(|c| only.contains(&c.id))
+        .map(|c| c.id.as_str())
+        .collect();
+    loop {
+        let more: Vec<&str> = checks
+            .iter()
+            .filter(|c| want.contains(c.id.as_str()))
+            .flat_map(|c| c.requires.iter().map(String::as_str))
+            .filter(|r| !want.contains(r))
+            .collect();
+        if more.is_empty() {
+            return want;
+        }
+        want.extend(more);
+    }
+}
+
+fn skipped(c: &CheckSpec, why: &str) -> Outcome {
+    Outcome {
+        status: Status::Skipped,
+        observed: format!("not run: {why}"),
+        ..blocked(c, String::new())
+    }
+}
+
 fn blocked(c: &CheckSpec, why: String) -> Outcome {
     Outcome {
         id: c.id.clone(),
@@ -423,8 +539,14 @@ fn blocked(c: &CheckSpec, why: String) -> Outcome {
     }
 }
 
-/// Turns an evaluation into a reported outcome.
+/// Turns an evaluation into a reported outcome (an interrupted one is skipped, not failed).
 pub fn to_outcome(c: &CheckSpec, e: Eval, took: Duration) -> Outcome {
+    if e.interrupted {
+        return Outcome {
+            seconds: took.as_secs_f64(),
+            ..skipped(c, "not finished: another check already failed")
+        };
+    }
     Outcome {
         id: c.id.clone(),
         title: c.title.clone(),
@@ -434,5 +556,137 @@ pub fn to_outcome(c: &CheckSpec, e: Eval, took: Duration) -> Outcome {
         observed: e.observed,
         detail: e.detail,
         seconds: took.as_secs_f64(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A context whose checks read only the workspace, or a port where nothing listens.
+    fn ctx(checks: &str, mode: Mode) -> (Ctx, tempfile::TempDir) {
+        let ws = tempfile::tempdir().unwrap();
+        std::fs::write(ws.path().join("present.txt"), "here\n").unwrap();
+        let text = format!(
+            "format_version: 1\nid: \"25.9\"\ntitle: t\nsummary: s\nstack: base\nstarter_fails: [missing]\nhints: [h]\nchecks:\n{checks}"
+        );
+        let path = ws.path().join("lab.yaml");
+        let manifest = crate::lab::yaml::from_str(&path, &text).unwrap();
+        let lab = Lab {
+            manifest,
+            dir: ws.path().to_path_buf(),
+            text,
+            near_misses: BTreeMap::new(),
+        };
+        let closed = Svc {
+            url: Some("http://127.0.0.1:1".into()),
+            id: "none".into(),
+            role: "demo".into(),
+            running: true,
+            reload: None,
+            binds: vec![],
+        };
+        let c = Ctx {
+            lab,
+            workspace: ws.path().to_path_buf(),
+            services: BTreeMap::from([("closed".to_string(), closed)]),
+            client: crate::http::client(Duration::from_secs(2)),
+            docker: Docker::unconnected().unwrap(),
+            started_unix: now_unix(),
+            marks: Mutex::new(BTreeMap::new()),
+            mode,
+            stop: AtomicBool::new(false),
+            exclusive: tokio::sync::RwLock::new(()),
+            settled_since: now_unix(),
+        };
+        (c, ws)
+    }
+
+    const CHECKS: &str = r#"  - id: present
+    title: a file that exists
+    hint: h
+    file: {path: present.txt, exists: true}
+  - id: missing
+    title: a file the learner has not written (settled at once, however long within is)
+    hint: h
+    within: 300s
+    file: {path: missing.txt, exists: true}
+  - id: after-missing
+    title: requires the missing file
+    hint: h
+    requires: [missing]
+    file: {path: present.txt, exists: true}
+  - id: unreachable
+    title: a server that never answers (would wait its whole within)
+    hint: h
+    within: 300s
+    http: {service: closed, path: /}
+"#;
+
+    fn status_of(r: &Report, id: &str) -> Status {
+        r.outcomes.iter().find(|o| o.id == id).unwrap().status
+    }
+
+    #[tokio::test]
+    async fn a_near_miss_run_ends_at_its_first_settled_failure() {
+        let mode = Mode {
+            only: None,
+            stop_at_first_fail: true,
+        };
+        let (c, _ws) = ctx(CHECKS, mode);
+        let r = run_all(&c, vec![], &|_, _| {}).await;
+        assert_eq!(status_of(&r, "present"), Status::Pass);
+        assert_eq!(status_of(&r, "missing"), Status::Fail);
+        let m = r.outcomes.iter().find(|o| o.id == "missing").unwrap();
+        assert!(
+            !m.observed.contains("still,"),
+            "a settled failure never waits: {m:?}"
+        );
+        assert_eq!(status_of(&r, "after-missing"), Status::Blocked);
+        // Cut short by the failure above: reported skipped, never failed.
+        let u = r.outcomes.iter().find(|o| o.id == "unreachable").unwrap();
+        assert_eq!(u.status, Status::Skipped, "{u:?}");
+        assert!(u.seconds < 100.0, "it stopped waiting: {u:?}");
+        assert!(r.any_failed());
+        assert_eq!(r.not_passed_ids(), vec!["missing", "after-missing"]);
+    }
+
+    #[tokio::test]
+    async fn a_starter_run_grades_only_the_declared_checks_and_their_requirements() {
+        let mode = Mode {
+            only: Some(BTreeSet::from(["after-missing".to_string()])),
+            stop_at_first_fail: false,
+        };
+        let (c, _ws) = ctx(CHECKS, mode);
+        let r = run_all(&c, vec![], &|_, _| {}).await;
+        assert_eq!(status_of(&r, "missing"), Status::Fail, "a requirement runs");
+        assert_eq!(status_of(&r, "after-missing"), Status::Blocked);
+        assert_eq!(status_of(&r, "present"), Status::Skipped);
+        assert_eq!(status_of(&r, "unreachable"), Status::Skipped);
+        let ids: Vec<&str> = r.outcomes.iter().map(|o| o.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["present", "missing", "after-missing", "unreachable"],
+            "manifest order"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_reload_blocks_every_check() {
+        let (c, _ws) = ctx(CHECKS, Mode::default());
+        let pre = vec![Outcome {
+            id: "prometheus-config-loads".into(),
+            title: "t".into(),
+            status: Status::Fail,
+            expected: String::new(),
+            observed: "bad config".into(),
+            detail: vec![],
+            hint: String::new(),
+            seconds: 0.0,
+        }];
+        let r = run_all(&c, pre, &|_, _| {}).await;
+        assert_eq!(r.outcomes[0].id, "prometheus-config-loads");
+        assert!(r.outcomes[1..].iter().all(|o| o.status == Status::Blocked));
+        assert_eq!(r.passed, 0);
     }
 }

@@ -28,6 +28,8 @@ pub struct QueryResult {
     pub series: Vec<Series>,
     /// Warnings and infos Prometheus attached.
     pub notes: Vec<String>,
+    /// Samples the query touched (`stats=all`: totalQueryableSamples), when asked for.
+    pub samples: Option<f64>,
 }
 
 fn metric_labels(series: &Value) -> BTreeMap<String, String> {
@@ -96,19 +98,37 @@ pub fn parse_query_data(v: &Value) -> Result<QueryResult, String> {
             );
         }
     }
+    let samples = data
+        .pointer("/stats/samples/totalQueryableSamples")
+        .and_then(Value::as_f64);
     Ok(QueryResult {
         result_type,
         series,
         notes,
+        samples,
     })
 }
 
 /// Runs an instant query; `Err` carries Prometheus' own error text.
 pub async fn query(ctx: &Ctx, server: &str, expr: &str, at: Option<f64>) -> Result<QueryResult, String> {
+    query_with(ctx, server, expr, at, false).await
+}
+
+/// Runs an instant query, asking for its statistics (samples touched) when `stats`.
+pub async fn query_with(
+    ctx: &Ctx,
+    server: &str,
+    expr: &str,
+    at: Option<f64>,
+    stats: bool,
+) -> Result<QueryResult, String> {
     let url = format!("{}/api/v1/query", ctx.url(server)?);
     let mut form = vec![("query", expr.to_string())];
     if let Some(t) = at {
         form.push(("time", format!("{t:.3}")));
+    }
+    if stats {
+        form.push(("stats", "all".to_string()));
     }
     let resp = ctx
         .client
@@ -145,6 +165,16 @@ pub async fn promql(ctx: &Ctx, c: &PromqlCheck) -> Eval {
     let expr = match (&c.expr, &c.expr_file) {
         (Some(e), _) => e.clone(),
         (None, Some(f)) => match std::fs::read_to_string(ctx.workspace.join(f)) {
+            Ok(t) if f.ends_with(".md") => match super::markdown::code_blocks(&t, "promql").first() {
+                Some(q) => strip_comments(q),
+                None => {
+                    return Eval::fail(
+                        format!("a ```promql code block in {f}"),
+                        format!("{f} has no ```promql block"),
+                    )
+                    .settled();
+                }
+            },
             Ok(t) => strip_comments(&t),
             Err(_) => return Eval::fail(format!("a query in {f}"), format!("{f} does not exist")).settled(),
         },
@@ -160,8 +190,11 @@ pub async fn promql(ctx: &Ctx, c: &PromqlCheck) -> Eval {
             return e.settled();
         }
     }
-    let result = query(ctx, &c.server, &expr, None).await;
     let x = &c.expect;
+    // The learner's query and the reference are evaluated at one instant, so that two
+    // equivalent queries always agree, whatever the traffic does between two requests.
+    let at = instant();
+    let result = query_with(ctx, &c.server, &expr, Some(at), x.samples.is_some()).await;
     if let Some(err_cmp) = &x.error {
         return match result {
             Err(msg) => match err_cmp.check(Some(&Value::String(msg.clone()))) {
@@ -190,10 +223,27 @@ pub async fn promql(ctx: &Ctx, c: &PromqlCheck) -> Eval {
         }
     };
     let mut e = judge_result(&r, x);
-    if e.pass
-        && let Some(eq) = &x.equals_expr
-    {
-        e = equals_reference(ctx, &c.server, &r, eq).await;
+    if let Some(eq) = &x.equals_expr {
+        let server = eq.server.as_deref().unwrap_or(&c.server);
+        let reference = query(ctx, server, &eq.expr, Some(at)).await;
+        match reference {
+            Err(err) if e.pass => {
+                e = Eval::fail("the reference query to run", format!("reference failed: {err}"));
+            }
+            Err(_) => {}
+            Ok(reference) => {
+                let same = compare_results(&r, &reference, eq);
+                let differs = !same.pass;
+                if e.pass {
+                    e = same;
+                }
+                // Two different answers over the same data at the same instant: an
+                // equivalent query would agree now, so waiting cannot turn this into a pass.
+                if differs && comparison_is_final(ctx, server, &[&expr, &eq.expr], &[&r, &reference]) {
+                    e.settled = true;
+                }
+            }
+        }
     }
     if !e.pass {
         e.detail.push(format!("query: {}", trim(&expr, 160)));
@@ -267,6 +317,21 @@ pub fn judge_result(r: &QueryResult, x: &super::spec::PromqlExpect) -> Eval {
             return Eval::fail(format!("no series with label {name}"), label_set(&s.labels));
         }
     }
+    if let Some(cmp) = &x.samples {
+        let Some(n) = r.samples else {
+            return Eval::fail(
+                format!("query statistics (samples {})", cmp.describe()),
+                "the server reported no statistics",
+            );
+        };
+        if let Err(why) = cmp.check(Some(&Value::from(n))) {
+            return Eval::fail(
+                format!("a query touching {} samples", cmp.describe()),
+                format!("it touched {} samples ({why})", fmt_num(n)),
+            )
+            .with_detail("the samples a query reads grow with the series it selects and its range: select fewer series (label matchers), or read a recorded series");
+        }
+    }
     Eval::pass("the expected result", summary)
 }
 
@@ -297,13 +362,31 @@ fn key_of(labels: &BTreeMap<String, String>, on: Option<&Vec<String>>) -> String
 }
 
 /// Compares a result with a reference query's result, series by series.
-async fn equals_reference(ctx: &Ctx, server: &str, got: &QueryResult, eq: &EqualsExpr) -> Eval {
-    let server = eq.server.as_deref().unwrap_or(server);
-    let reference = match query(ctx, server, &eq.expr, None).await {
-        Ok(r) => r,
-        Err(e) => return Eval::fail("the reference query to run", format!("reference failed: {e}")),
+/// The evaluation instant shared by a query and its reference: now, to the millisecond.
+fn instant() -> f64 {
+    (super::now_unix() * 1000.0).floor() / 1000.0
+}
+
+/// Whether a failed comparison between queries evaluated at one instant is final: both
+/// answered with data, on a Prometheus, and no query reads recorded series or alert state
+/// (those lag the raw data by an evaluation, so they may still catch up).
+fn comparison_is_final(ctx: &Ctx, server: &str, exprs: &[&str], results: &[&QueryResult]) -> bool {
+    let on_prometheus = ctx.services.get(server).is_some_and(|s| s.role == "prometheus");
+    let all_data = results.iter().all(|r| !r.series.is_empty());
+    on_prometheus && all_data && exprs.iter().all(|e| reads_raw_data_only(e))
+}
+
+/// Whether a query selects only scraped series: no recording-rule names (with a colon), no
+/// ALERTS.
+pub fn reads_raw_data_only(expr: &str) -> bool {
+    let Ok(parsed) = parser::parse(expr) else {
+        return false;
     };
-    compare_results(got, &reference, eq)
+    let f = ast_facts(&parsed);
+    !f.name_regex
+        && f.metrics
+            .iter()
+            .all(|m| !m.contains(':') && m != "ALERTS" && m != "ALERTS_FOR_STATE")
 }
 
 /// Whether two results hold the same series with values within the tolerance.
@@ -480,6 +563,14 @@ pub fn ast_check(expr: &str, rules: &AstRules) -> Eval {
             return Eval::fail(
                 format!("an aggregation with {agg}"),
                 format!("it aggregates with {}", list_or_none(&f.aggregations)),
+            );
+        }
+    }
+    for agg in &rules.forbid_aggregations {
+        if f.aggregations.iter().any(|x| x == agg) {
+            return Eval::fail(
+                format!("no {agg} aggregation"),
+                format!("the query aggregates with {agg}"),
             );
         }
     }
@@ -706,6 +797,9 @@ pub fn judge_targets(v: &Value, c: &TargetsCheck) -> Eval {
     Eval::pass(format!("targets of {pool}"), shown.join("; "))
 }
 
+/// Rule fields read from the loaded files: a mismatch stays until the learner edits a file.
+const STATIC_RULE_FIELDS: [&str; 4] = ["for", "keep_firing_for", "interval", "limit"];
+
 /// `rule:`
 pub async fn rule(ctx: &Ctx, c: &RuleCheck) -> Eval {
     let v = match ctx.get_json(&c.server, "/api/v1/rules").await {
@@ -747,19 +841,28 @@ pub async fn rule(ctx: &Ctx, c: &RuleCheck) -> Eval {
         .iter()
         .filter_map(|(_, r)| r.get("name").and_then(Value::as_str).map(str::to_string))
         .collect();
+    // Every candidate's query differs from the reference, evaluated at the same instant:
+    // final (see `comparison_is_final`) when all of them could be compared on data.
+    let mut differs_finally = false;
     if let Some(eq) = &s.equivalent_to {
-        let reference = match query(ctx, &c.server, &eq.expr, None).await {
+        let at = instant();
+        let reference = match query(ctx, &c.server, &eq.expr, Some(at)).await {
             Ok(r) => r,
             Err(e) => return Eval::fail("the reference query to run", format!("reference failed: {e}")),
         };
         let mut kept = Vec::new();
+        differs_finally = !selected.is_empty();
         for r in selected {
             let q = r.1.get("query").and_then(Value::as_str).unwrap_or("");
-            if let Ok(res) = query(ctx, &c.server, q, None).await
-                && !res.series.is_empty()
-                && compare_results(&res, &reference, eq).pass
-            {
-                kept.push(r);
+            match query(ctx, &c.server, q, Some(at)).await {
+                Ok(res) if !res.series.is_empty() && compare_results(&res, &reference, eq).pass => {
+                    kept.push(r);
+                }
+                Ok(res) => {
+                    differs_finally &=
+                        comparison_is_final(ctx, &c.server, &[q, &eq.expr], &[&res, &reference]);
+                }
+                Err(_) => differs_finally = false,
             }
         }
         selected = kept;
@@ -773,6 +876,11 @@ pub async fn rule(ctx: &Ctx, c: &RuleCheck) -> Eval {
             format!("{} ({why})", selected.len()),
         )
         .with_detail(format!("loaded rules: {}", list_or_none(&all_names)));
+        // Which rules are loaded changes only with a reload: without a comparison of
+        // results (or with no candidate to compare), the count is final.
+        e.settled = s.equivalent_to.is_none()
+            || before_equivalence.is_empty()
+            || (selected.is_empty() && differs_finally);
         if s.equivalent_to.is_some() && selected.is_empty() && !before_equivalence.is_empty() {
             e = e.with_detail(format!(
                 "{} matched by name and type, but computes something else than the reference",
@@ -802,7 +910,8 @@ pub async fn rule(ctx: &Ctx, c: &RuleCheck) -> Eval {
         ];
         for (field, cmp, got) in checks {
             let Some(cmp) = cmp else { continue };
-            let got = normalize_duration_cmp(field, cmp, got);
+            let (cmp, got) = normalize_duration_cmp(field, cmp, got);
+            let cmp = &cmp;
             if let Err(why) = cmp.check(got.as_ref()) {
                 let mut e = Eval::fail(
                     format!("{name}: {field} {}", cmp.describe()),
@@ -818,6 +927,8 @@ pub async fn rule(ctx: &Ctx, c: &RuleCheck) -> Eval {
                 {
                     e = e.with_detail(format!("rule error: {err}"));
                 }
+                // What the file says is final; what evaluation reports is not.
+                e.settled = STATIC_RULE_FIELDS.contains(&field);
                 return e;
             }
         }
@@ -831,7 +942,8 @@ pub async fn rule(ctx: &Ctx, c: &RuleCheck) -> Eval {
                             "{kind}.{k} is {} ({why})",
                             got.map_or_else(|| "unset".into(), show)
                         ),
-                    );
+                    )
+                    .settled();
                 }
             }
         }
@@ -839,7 +951,7 @@ pub async fn rule(ctx: &Ctx, c: &RuleCheck) -> Eval {
         if let Some(rules) = &x.ast {
             let e = ast_check(q, rules);
             if !e.pass {
-                return Eval::fail(format!("{name}: {}", e.expected), e.observed);
+                return Eval::fail(format!("{name}: {}", e.expected), e.observed).settled();
             }
         }
         if let Some(cmp) = &x.evaluates {
@@ -882,34 +994,21 @@ fn describe_select(c: &RuleCheck) -> String {
     s
 }
 
-/// `for`/`keep_firing_for` comparators may be written as durations (`20s`): compare seconds.
-fn normalize_duration_cmp(field: &str, _cmp: &Cmp, got: Option<Value>) -> Option<Value> {
+/// `for`, `keep_firing_for` and `interval` are durations: Prometheus reports seconds, and the
+/// manifest may write `20s` or `1m` as well as 20 or 60. Both sides become seconds.
+fn normalize_duration_cmp(field: &str, cmp: &Cmp, got: Option<Value>) -> (Cmp, Option<Value>) {
     if field == "for" || field == "keep_firing_for" || field == "interval" {
-        return got.map(|v| Value::from(as_number(&v).unwrap_or(0.0)));
+        return (
+            cmp.durations_as_seconds(),
+            got.map(|v| Value::from(as_number(&v).unwrap_or(0.0))),
+        );
     }
-    got
+    (cmp.clone(), got)
 }
 
 /// `status:`
 pub async fn status(ctx: &Ctx, c: &StatusCheck) -> Eval {
-    let (path, yaml_field) = match c.endpoint.as_str() {
-        "config" => ("/api/v1/status/config", Some("/data/yaml")),
-        "flags" => ("/api/v1/status/flags", None),
-        "runtimeinfo" => ("/api/v1/status/runtimeinfo", None),
-        "buildinfo" => ("/api/v1/status/buildinfo", None),
-        "tsdb" => ("/api/v1/status/tsdb", None),
-        "alertmanagers" => ("/api/v1/alertmanagers", None),
-        "am_status" => ("/api/v2/status", None),
-        "am_config" => ("/api/v2/status", Some("/config/original")),
-        other => {
-            return Eval::fail(
-                "a known endpoint",
-                format!(
-                    "unknown status endpoint `{other}` (config, flags, runtimeinfo, buildinfo, tsdb, alertmanagers, am_status, am_config)"
-                ),
-            );
-        }
-    };
+    let (path, yaml_field) = c.endpoint.path();
     let v = match ctx.get_json(&c.server, path).await {
         Ok(v) => v,
         Err(e) => return Eval::fail(format!("{} {}", c.server, c.endpoint), e),
@@ -922,10 +1021,14 @@ pub async fn status(ctx: &Ctx, c: &StatusCheck) -> Eval {
                 Err(e) => return Eval::fail("a YAML document", format!("cannot parse {}: {e}", c.endpoint)),
             }
         }
-        None if c.endpoint.starts_with("am_") => v,
+        None if c.endpoint.is_alertmanager() => v,
         None => v.get("data").cloned().unwrap_or(Value::Null),
     };
-    judge_paths(&doc, &c.expect, &format!("{} {}", c.server, c.endpoint))
+    let mut e = judge_paths(&doc, &c.expect, &format!("{} {}", c.server, c.endpoint));
+    // The loaded configuration, the flags and the build change only with a reload or a
+    // restart: waiting cannot change the verdict.
+    e.settled = c.endpoint.is_static();
+    e
 }
 
 /// Evaluates JMESPath expectations against a JSON document.
@@ -974,6 +1077,7 @@ mod tests {
                 })
                 .collect(),
             notes: vec![],
+            samples: None,
         }
     }
 
@@ -985,6 +1089,24 @@ mod tests {
         assert_eq!(r.notes.len(), 1);
         let v = json!({"status":"success","data":{"resultType":"scalar","result":[1.0,"NaN"]}});
         assert!(parse_query_data(&v).unwrap().series[0].value.is_nan());
+    }
+
+    #[test]
+    fn judges_the_samples_a_query_touched() {
+        // The shape Prometheus 3.5 answers with `stats=all`.
+        let v = json!({"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1.0,"3"]}],
+            "stats":{"timings":{"evalTotalTime":0.0001},"samples":{"totalQueryableSamples":1440,"peakSamples":12}}}});
+        let r = parse_query_data(&v).unwrap();
+        assert_eq!(r.samples, Some(1440.0));
+        let cheap: PromqlExpect = serde_yaml::from_str("{samples: {le: 100}}").unwrap();
+        let e = judge_result(&r, &cheap);
+        assert!(!e.pass && e.observed.contains("1440 samples"), "{e:?}");
+        let mut without = r.clone();
+        without.samples = None;
+        let e = judge_result(&without, &cheap);
+        assert!(!e.pass && e.observed.contains("no statistics"), "{e:?}");
+        let generous: PromqlExpect = serde_yaml::from_str("{samples: {le: 5000}}").unwrap();
+        assert!(judge_result(&r, &generous).pass);
     }
 
     #[test]
@@ -1033,6 +1155,16 @@ mod tests {
         assert!(
             ast_check("{__name__=\"x\"}[1m]", &rules).pass,
             "an equality on the name is fine"
+        );
+        let no_avg: AstRules = serde_yaml::from_str("{forbid_aggregations: [avg]}").unwrap();
+        let e = ast_check("avg by (job) (rate(a_sum[1m]) / rate(a_count[1m]))", &no_avg);
+        assert!(!e.pass && e.observed.contains("avg"), "{e:?}");
+        assert!(
+            ast_check(
+                "sum by (job) (rate(a_sum[1m])) / sum by (job) (rate(a_count[1m]))",
+                &no_avg
+            )
+            .pass
         );
     }
 

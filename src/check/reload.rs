@@ -172,6 +172,7 @@ fn failure(service: &str, observed: String, detail: Vec<String>) -> Outcome {
         observed,
         detail,
         settled: true,
+        interrupted: false,
     };
     Outcome {
         id: format!("{service}-config-loads"),

@@ -14,7 +14,15 @@ pub async fn run(ctx: &Ctx, c: &ScenarioCheck) -> Eval {
     let t0 = now_unix();
     let mut result = Eval::pass("every step of the scenario", "");
     for (i, step) in c.steps.iter().enumerate() {
+        if ctx.stopped() {
+            result = Eval::interrupted();
+            break;
+        }
         match do_step(ctx, step).await {
+            Ok(StepResult::Checked(e)) if e.interrupted => {
+                result = e;
+                break;
+            }
             Ok(StepResult::Done(what)) => log.push(format!("+{:.1}s step {} {what}", now_unix() - t0, i + 1)),
             Ok(StepResult::Checked(e)) => {
                 log.push(format!(
@@ -47,6 +55,9 @@ pub async fn run(ctx: &Ctx, c: &ScenarioCheck) -> Eval {
         if let Err(why) = do_step(ctx, step).await {
             log.push(format!("cleanup failed: {why}"));
         }
+    }
+    if result.interrupted {
+        return result;
     }
     if result.pass {
         result.observed = format!("{} steps ran", c.steps.len());

@@ -264,6 +264,10 @@ pub struct PromqlExpect {
     /// The warnings and infos Prometheus attaches (a list of strings).
     #[serde(default)]
     pub notes: Option<Cmp>,
+    /// Samples the query touched (Prometheus' query statistics, `totalQueryableSamples`):
+    /// the cost of a query, e.g. `{le: 500}` where a recorded series is the cheap answer.
+    #[serde(default)]
+    pub samples: Option<Cmp>,
 }
 
 /// A hidden reference query the result must equal.
@@ -296,6 +300,9 @@ pub struct AstRules {
     /// Aggregations that must appear (`sum`, `topk`, …).
     #[serde(default)]
     pub require_aggregations: Vec<String>,
+    /// Aggregations that must not appear (`avg` where averaging ratios is the mistake).
+    #[serde(default)]
+    pub forbid_aggregations: Vec<String>,
     /// Metric names that must be selected.
     #[serde(default)]
     pub require_metrics: Vec<String>,
@@ -577,11 +584,82 @@ pub struct StatusCheck {
     /// The service.
     #[serde(default = "default_prometheus")]
     pub server: String,
-    /// `config`, `flags`, `runtimeinfo`, `buildinfo`, `tsdb`, `alertmanagers` (Prometheus);
-    /// `am_status`, `am_config` (Alertmanager).
-    pub endpoint: String,
+    /// Which document: Prometheus' or Alertmanager's.
+    pub endpoint: Endpoint,
     /// Path expectations.
     pub expect: Vec<PathExpect>,
+}
+
+/// A status document a `status` check reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    /// Prometheus' loaded configuration, parsed (`/api/v1/status/config`).
+    Config,
+    /// Prometheus' command-line flags.
+    Flags,
+    /// Prometheus' runtime information.
+    Runtimeinfo,
+    /// Prometheus' build information.
+    Buildinfo,
+    /// Prometheus' TSDB statistics.
+    Tsdb,
+    /// The Alertmanagers Prometheus sends to (`/api/v1/alertmanagers`).
+    Alertmanagers,
+    /// Alertmanager's status (`/api/v2/status`).
+    AmStatus,
+    /// Alertmanager's loaded configuration, parsed.
+    AmConfig,
+    /// Alertmanager's alert groups (`/api/v2/alerts/groups`).
+    AmGroups,
+}
+
+impl Endpoint {
+    /// The API path, and the JSON pointer of an embedded YAML document to parse.
+    pub fn path(self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Endpoint::Config => ("/api/v1/status/config", Some("/data/yaml")),
+            Endpoint::Flags => ("/api/v1/status/flags", None),
+            Endpoint::Runtimeinfo => ("/api/v1/status/runtimeinfo", None),
+            Endpoint::Buildinfo => ("/api/v1/status/buildinfo", None),
+            Endpoint::Tsdb => ("/api/v1/status/tsdb", None),
+            Endpoint::Alertmanagers => ("/api/v1/alertmanagers", None),
+            Endpoint::AmStatus => ("/api/v2/status", None),
+            Endpoint::AmConfig => ("/api/v2/status", Some("/config/original")),
+            Endpoint::AmGroups => ("/api/v2/alerts/groups", None),
+        }
+    }
+
+    /// Alertmanager answers without Prometheus' `{status, data}` envelope.
+    pub fn is_alertmanager(self) -> bool {
+        matches!(self, Endpoint::AmStatus | Endpoint::AmConfig | Endpoint::AmGroups)
+    }
+
+    /// What the document holds changes only with a reload or a restart, so waiting cannot
+    /// change a verdict on it.
+    pub fn is_static(self) -> bool {
+        matches!(
+            self,
+            Endpoint::Config | Endpoint::Flags | Endpoint::Buildinfo | Endpoint::AmConfig
+        )
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = match self {
+            Endpoint::Config => "config",
+            Endpoint::Flags => "flags",
+            Endpoint::Runtimeinfo => "runtimeinfo",
+            Endpoint::Buildinfo => "buildinfo",
+            Endpoint::Tsdb => "tsdb",
+            Endpoint::Alertmanagers => "alertmanagers",
+            Endpoint::AmStatus => "am_status",
+            Endpoint::AmConfig => "am_config",
+            Endpoint::AmGroups => "am_groups",
+        };
+        f.write_str(s)
+    }
 }
 
 /// A JMESPath expression into a JSON (or YAML-as-JSON) document and what it must satisfy.
@@ -674,6 +752,10 @@ pub struct FileCheck {
     /// `true`: must differ from the starter; `false`: must equal it.
     #[serde(default)]
     pub changed_from_starter: Option<bool>,
+    /// Paths into the file's Markdown tables: an array of tables, each an array of rows
+    /// keyed by header cell (`[0][?Alert=='DemoDown'] | [0].Severity`).
+    #[serde(default)]
+    pub tables: Vec<PathExpect>,
 }
 
 /// `exec:` — run a command in a lab container.
@@ -701,6 +783,10 @@ pub struct ExecCheck {
     /// Changes applied to the copy (mutation testing: the learner's tests must catch them).
     #[serde(default)]
     pub mutate: Vec<Mutation>,
+    /// The command asks a live server (`promtool query …`), so its result can change while
+    /// `within` waits. By default a command reads only files, and its failure is final.
+    #[serde(default)]
+    pub dynamic: bool,
 }
 
 /// A literal text replacement in one copied file.

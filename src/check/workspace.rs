@@ -78,6 +78,19 @@ fn file_once(ctx: &Ctx, c: &FileCheck) -> Eval {
         };
         return judge_paths(&doc, &c.yaml, &c.path);
     }
+    if !c.tables.is_empty() {
+        let doc = super::markdown::tables(&text);
+        if doc.as_array().is_none_or(Vec::is_empty) {
+            return Eval::fail(
+                format!("a Markdown table in {}", c.path),
+                format!(
+                    "{} has no table (a header row, then `|---|---|`, then rows)",
+                    c.path
+                ),
+            );
+        }
+        return judge_paths(&doc, &c.tables, &format!("the tables of {}", c.path));
+    }
     Eval::pass(c.path.clone(), "as expected")
 }
 

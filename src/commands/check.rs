@@ -7,7 +7,7 @@ use std::time::Duration;
 use indicatif::ProgressBar;
 
 use super::session::{Running, context, rendered_lab, running};
-use crate::check::{Report, reload, run_all};
+use crate::check::{Mode, Report, reload, run_all};
 use crate::error::Error;
 use crate::exit;
 use crate::lab::{Catalog, LabId};
@@ -20,11 +20,11 @@ pub async fn grade(
     docker: &Docker,
     catalog: &Catalog,
     run: &Running,
-    within_cap: Option<Duration>,
+    mode: Mode,
     show_progress: bool,
 ) -> Result<Report, Error> {
     let lab = rendered_lab(catalog, run)?;
-    let mut ctx = context(docker, lab, run, within_cap);
+    let mut ctx = context(docker, lab, run, mode);
     let (pre, settled) = reload::apply(&ctx, false).await;
     // `within` counts from the learner's last change: a reload, or any file saved since
     // (queries and answers are read directly, without a reload).
@@ -61,7 +61,7 @@ pub async fn check(id: Option<LabId>, json: bool, junit: Option<PathBuf>) -> Res
     let catalog = Catalog::discover()?;
     let docker = Docker::connect().await?;
     let run = running(&docker, id).await?;
-    let report = grade(&docker, &catalog, &run, None, !json).await?;
+    let report = grade(&docker, &catalog, &run, Mode::default(), !json).await?;
     record(&report);
     if json {
         println!("{}", crate::report::json(&report));
@@ -103,7 +103,7 @@ pub async fn watch(id: Option<LabId>) -> Result<u8, Error> {
         .map_err(|e| Error::Other(format!("cannot watch {}: {e}", run.workspace.display())))?;
     loop {
         print!("\x1b[2J\x1b[H");
-        let report = grade(&docker, &catalog, &run, None, true).await?;
+        let report = grade(&docker, &catalog, &run, Mode::default(), true).await?;
         record(&report);
         print!("{}", crate::report::human(&report));
         println!(
@@ -157,7 +157,7 @@ pub async fn apply_solution(docker: &Docker, catalog: &Catalog, run: &Running) -
         &super::session::param_vars(&lab, run.seed),
     )?;
     if !lab.manifest.solution_answers.is_empty() {
-        let ctx = context(docker, lab.clone(), run, None);
+        let ctx = context(docker, lab.clone(), run, Mode::default());
         let _ = reload::apply(&ctx, false).await;
         let path = run.workspace.join("answers.yaml");
         let mut doc: serde_yaml::Mapping = std::fs::read_to_string(&path)
@@ -217,7 +217,7 @@ pub async fn solve(id: Option<LabId>) -> Result<u8, Error> {
         "applied the reference solution of lab {} (see SOLUTION.md in the workspace)",
         run.lab
     );
-    let report = grade(&docker, &catalog, &run, None, true).await?;
+    let report = grade(&docker, &catalog, &run, Mode::default(), true).await?;
     print!("{}", crate::report::human(&report));
     Ok(if report.all_passed() {
         exit::OK

@@ -106,6 +106,27 @@ pub fn lint_lab(catalog: &Catalog, lab: &Lab) -> Vec<String> {
                 if let Some(eq) = &p.expect.equals_expr {
                     queries.push((c.id.clone(), eq.expr.clone()));
                 }
+                // The solution's answer file must hold a query that parses (unless the
+                // check wants Prometheus to reject it).
+                if let Some(f) = &p.expr_file
+                    && p.expect.error.is_none()
+                    && let Ok(text) = std::fs::read_to_string(lab.dir.join("solution").join(f))
+                {
+                    let q = if f.ends_with(".md") {
+                        crate::check::markdown::code_blocks(&text, "promql")
+                            .into_iter()
+                            .next()
+                            .unwrap_or_default()
+                    } else {
+                        text
+                    };
+                    let q: String = q
+                        .lines()
+                        .filter(|l| !l.trim_start().starts_with('#'))
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    queries.push((format!("{} (solution/{f})", c.id), q));
+                }
             }
             Ok(Kind::Targets(t)) => check_service(&t.server, &c.id),
             Ok(Kind::Rule(r)) => check_service(&r.server, &c.id),
@@ -131,8 +152,9 @@ pub fn lint_lab(catalog: &Catalog, lab: &Lab) -> Vec<String> {
             continue;
         }
         if let Err(e) = promql_parser::parser::parse(&q) {
+            let check_id = id.split(' ').next().unwrap_or(&id);
             out.push(at(
-                &format!("id: {id}"),
+                &format!("id: {check_id}"),
                 format!("`{id}`: PromQL does not parse: {}", crate::check::trim(&e, 160)),
             ));
         }

@@ -113,7 +113,7 @@ pub fn rendered_lab(catalog: &Catalog, run: &Running) -> Result<Lab, Error> {
 }
 
 /// Builds the grader context for a running lab.
-pub fn context(docker: &Docker, lab: Lab, run: &Running, within_cap: Option<std::time::Duration>) -> Ctx {
+pub fn context(docker: &Docker, lab: Lab, run: &Running, mode: crate::check::Mode) -> Ctx {
     let services = run
         .containers
         .iter()
@@ -144,7 +144,9 @@ pub fn context(docker: &Docker, lab: Lab, run: &Running, within_cap: Option<std:
         docker: docker.clone(),
         started_unix: now_unix(),
         marks: Mutex::new(BTreeMap::new()),
-        within_cap,
+        mode,
+        stop: std::sync::atomic::AtomicBool::new(false),
+        exclusive: tokio::sync::RwLock::new(()),
         settled_since: 0.0,
     }
 }

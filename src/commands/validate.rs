@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::check::{apply_solution, grade};
 use super::session::{Running, group};
 use super::up::{UpRequest, bring_up, plan_for};
-use crate::check::Report;
+use crate::check::{Mode, Report};
 use crate::error::Error;
 use crate::exit;
 use crate::lab::{Catalog, Lab, LabId};
@@ -31,6 +31,8 @@ pub struct Phase {
     pub ok: bool,
     /// What went wrong.
     pub problem: Option<String>,
+    /// Wall time of the phase (overlay, reload and grading).
+    pub seconds: f64,
     /// The grader's report.
     #[serde(skip)]
     pub report: Option<Report>,
@@ -55,7 +57,7 @@ pub struct LabResult {
 
 /// Judges a starter report: every declared check must fail (or be blocked).
 pub fn judge_starter(lab: &Lab, r: &Report) -> Phase {
-    let failed = r.failed_ids();
+    let failed = r.not_passed_ids();
     let missing: Vec<&String> = lab
         .manifest
         .starter_fails
@@ -76,19 +78,21 @@ pub fn judge_starter(lab: &Lab, r: &Report) -> Phase {
         name: "starter".into(),
         ok: problem.is_none(),
         problem,
+        seconds: 0.0,
         report: Some(r.clone()),
     }
 }
 
 /// Judges a near-miss report: at least one check must fail.
 pub fn judge_near_miss(name: &str, r: &Report) -> Phase {
-    let problem = r.all_passed().then(|| {
+    let problem = (!r.any_failed()).then(|| {
         format!("near-miss `{name}` passes every check: the grader cannot tell it from the solution")
     });
     Phase {
         name: format!("near-miss:{name}"),
         ok: problem.is_none(),
         problem,
+        seconds: 0.0,
         report: Some(r.clone()),
     }
 }
@@ -101,6 +105,7 @@ pub fn judge_solution(r: &Report) -> Phase {
         name: "solution".into(),
         ok: problem.is_none(),
         problem,
+        seconds: 0.0,
         report: Some(r.clone()),
     }
 }
@@ -217,24 +222,40 @@ async fn run_phases(
             .ok_or_else(|| Error::NotRunning(format!("validate's stack {project} vanished")))
     };
     let run: Running = running().await?;
+    let mut t = Instant::now();
+    let mut timed = |mut p: Phase| {
+        p.seconds = t.elapsed().as_secs_f64();
+        t = Instant::now();
+        p
+    };
     phase("starter");
-    let r = grade(docker, catalog, &run, None, false).await?;
-    result.phases.push(judge_starter(lab, &r));
+    // Only the declared failures need proving: the other checks are not run.
+    let starter = Mode {
+        only: Some(lab.manifest.starter_fails.iter().cloned().collect()),
+        stop_at_first_fail: false,
+    };
+    let r = grade(docker, catalog, &run, starter, false).await?;
+    result.phases.push(timed(judge_starter(lab, &r)));
     for (name, dir) in &lab.near_misses {
         phase(&format!("near-miss {name}"));
         overlay(lab, ws, Some(dir))?;
         let run = running().await?;
         clean_state(&run).await;
-        let r = grade(docker, catalog, &run, None, false).await?;
-        result.phases.push(judge_near_miss(name, &r));
+        // One genuine failure proves a near-miss: the run ends there.
+        let near = Mode {
+            only: None,
+            stop_at_first_fail: true,
+        };
+        let r = grade(docker, catalog, &run, near, false).await?;
+        result.phases.push(timed(judge_near_miss(name, &r)));
     }
     overlay(lab, ws, None)?;
     let run = running().await?;
     clean_state(&run).await;
     phase("solution");
     apply_solution(docker, catalog, &run).await?;
-    let r = grade(docker, catalog, &run, None, false).await?;
-    result.phases.push(judge_solution(&r));
+    let r = grade(docker, catalog, &run, Mode::default(), false).await?;
+    result.phases.push(timed(judge_solution(&r)));
     Ok(())
 }
 
@@ -394,7 +415,14 @@ fn render_result(r: &LabResult) -> String {
     let phases: Vec<String> = r
         .phases
         .iter()
-        .map(|p| format!("{}{}", p.name, if p.ok { " ok" } else { " FAILED" }))
+        .map(|p| {
+            format!(
+                "{} {} {:.0}s",
+                p.name,
+                if p.ok { "ok" } else { "FAILED" },
+                p.seconds
+            )
+        })
         .collect();
     let retry = if r.attempts > 1 {
         format!(" (attempt {})", r.attempts)
