@@ -7,7 +7,7 @@ N=${N:-5}
 BIN=${BIN:-./target/release/promlab}
 export PROMLAB_IMAGES=${PROMLAB_IMAGES:-compose/images.local.yaml}
 export PROMLAB_HOME; PROMLAB_HOME=$(mktemp -d)
-work=$(mktemp -d); trap 'docker-compose -p promlabbench -f "$work/compose.yaml" down -v >/dev/null 2>&1 || true; "$BIN" down 1.1 >/dev/null 2>&1 || true; rm -rf "$work" "$PROMLAB_HOME"' EXIT
+work=$(mktemp -d); trap 'docker-compose -p promlabbench -f "$work/compose.yaml" down -v >/dev/null 2>&1 || true; "$BIN" down 1.1 >/dev/null 2>&1 || true; "$BIN" down 1.8 >/dev/null 2>&1 || true; rm -rf "$work" "$PROMLAB_HOME"' EXIT
 cp -r labs/01-fundamentals/1.1-what-is-prometheus/starter/. "$work/"
 chmod -R a+rX "$work"
 # The same stack, images resolved, for docker-compose (ports moved off promlab's).
@@ -36,6 +36,19 @@ done
 checks=$(grep -c '^  - id:' labs/01-fundamentals/1.1-what-is-prometheus/lab.yaml)
 rss_check=$( { /usr/bin/time -f '%M' "$BIN" check 1.1 >/dev/null; } 2>&1 | tail -1 )
 "$BIN" down 1.1 >/dev/null
+# The same on a lab with 10 checks (1.8: targets, exposition, queries, answers), in its own
+# workspace; its solution computes the answers live.
+work8=$(mktemp -d)
+"$BIN" up 1.8 --workspace "$work8" >/dev/null
+"$BIN" solve 1.8 >/dev/null || true
+"$BIN" check 1.8 >/dev/null || true
+k8=()
+for i in $(seq 20); do
+  t0=$(now); "$BIN" check 1.8 >/dev/null || echo "check 1.8 did not pass (run $i)" >&2
+  t1=$(now); k8+=("$(echo "$t1 - $t0" | bc)")
+done
+checks8=$(grep -c '^  - id:' labs/01-fundamentals/1.8-prometheus-ecosystem/lab.yaml)
+"$BIN" down 1.8 >/dev/null; rm -rf "$work8"
 rss_up=$( { /usr/bin/time -f '%M' "$BIN" up 1.1 --workspace "$work" >/dev/null; } 2>&1 | tail -1 )
 "$BIN" down 1.1 >/dev/null
 vsecs="(skipped)"; rss_validate=0
@@ -48,6 +61,7 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2)? a[(
 mp=$(median "${p[@]}"); mc=$(median "${c[@]}")
 ratio=$(echo "scale=2; $mp / $mc" | bc)
 mk=$(median "${k[@]}")
+mk8=$(median "${k8[@]}")
 {
   echo "# promlab benchmarks ($(date -u +%F), $(nproc) cores)"
   echo
@@ -57,6 +71,7 @@ mk=$(median "${k[@]}")
   echo "| docker-compose up -d + readiness polling, same stack and images | $mc | ${c[*]} |"
   echo "| ratio promlab / compose | $ratio | |"
   echo "| promlab check on a satisfied lab (1.1, $checks checks, all pass) | $mk | 20 runs |"
+  echo "| promlab check on a satisfied lab (1.8, $checks8 checks, all pass) | $mk8 | 20 runs |"
   echo "| promlab validate --all --jobs 2 (wall) | $vsecs | 1 run |"
   echo
   echo "Peak RSS of the CLI: up $((rss_up / 1024)) MB, check $((rss_check / 1024)) MB, validate --all $((rss_validate / 1024)) MB."

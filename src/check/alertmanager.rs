@@ -33,8 +33,66 @@ pub async fn alert(ctx: &Ctx, c: &AlertCheck) -> Eval {
     } else {
         doc.pointer("/data/alerts").and_then(Value::as_array).cloned()
     };
-    let all = list.unwrap_or_default();
-    judge_alerts(&all, c, at_am, &server)
+    let mut all = list.unwrap_or_default();
+    let mut left_over = 0;
+    if at_am && let Some(live) = prometheus_alerts(ctx).await {
+        let before = all.len();
+        all.retain(|a| still_alive(a, &live));
+        left_over = before - all.len();
+    }
+    let mut e = judge_alerts(&all, c, at_am, &server);
+    if left_over > 0 {
+        e = e.with_detail(format!(
+            "ignored {left_over} alert(s) Prometheus no longer has (left over from an earlier version of a rule: Alertmanager keeps them until they expire)"
+        ));
+    }
+    e
+}
+
+/// The label sets of the alerts the lab's Prometheus is firing now, when the lab runs exactly
+/// one Prometheus (with several, an alert cannot be traced to its sender) and it does not
+/// relabel its alerts.
+async fn prometheus_alerts(ctx: &Ctx) -> Option<Vec<serde_json::Map<String, Value>>> {
+    let mut proms = ctx.services.iter().filter(|(_, s)| s.role == "prometheus");
+    let (name, _) = proms.next()?;
+    if proms.next().is_some() {
+        return None;
+    }
+    // Alert relabelling changes labels on the way out: then they cannot be matched.
+    let config = ctx.get_json(name, "/api/v1/status/config").await.ok()?;
+    if config
+        .pointer("/data/yaml")
+        .and_then(Value::as_str)
+        .is_none_or(|y| y.contains("alert_relabel_configs"))
+    {
+        return None;
+    }
+    let doc = ctx.get_json(name, "/api/v1/alerts").await.ok()?;
+    let alerts = doc.pointer("/data/alerts")?.as_array()?;
+    Some(
+        alerts
+            .iter()
+            .filter(|a| a.get("state").and_then(Value::as_str) == Some("firing"))
+            .filter_map(|a| a.get("labels").and_then(Value::as_object).cloned())
+            .collect(),
+    )
+}
+
+/// Whether an Alertmanager alert is still sent: posted by hand (no generator URL), or
+/// matching an alert Prometheus fires now (its labels plus, maybe, external labels).
+fn still_alive(am_alert: &Value, live: &[serde_json::Map<String, Value>]) -> bool {
+    let generated = am_alert
+        .get("generatorURL")
+        .and_then(Value::as_str)
+        .is_some_and(|u| !u.is_empty());
+    if !generated {
+        return true;
+    }
+    let Some(labels) = am_alert.get("labels").and_then(Value::as_object) else {
+        return true;
+    };
+    live.iter()
+        .any(|p| p.iter().all(|(k, v)| labels.get(k) == Some(v)))
 }
 
 /// Judges a list of alerts (Prometheus `/api/v1/alerts` data or Alertmanager `/api/v2/alerts`).
@@ -346,6 +404,33 @@ pub fn judge_notifications(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alerts_prometheus_no_longer_fires_are_left_over() {
+        let live = vec![
+            serde_json::json!({"alertname": "DemoDown", "severity": "critical", "instance": "demo-2:8080"})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        ];
+        let am = |sev: &str, url: &str| serde_json::json!({"labels": {"alertname": "DemoDown", "severity": sev, "instance": "demo-2:8080", "cluster": "lab"}, "generatorURL": url});
+        assert!(
+            still_alive(&am("critical", "http://prometheus:9090/graph"), &live),
+            "external labels are extra"
+        );
+        assert!(
+            !still_alive(&am("crtical", "http://prometheus:9090/graph"), &live),
+            "the rule's old labels"
+        );
+        assert!(
+            still_alive(&am("crtical", ""), &live),
+            "posted by hand, not by Prometheus"
+        );
+        assert!(
+            !still_alive(&am("critical", "http://p/graph"), &[]),
+            "Prometheus fires nothing"
+        );
+    }
     use serde_json::json;
 
     #[test]
