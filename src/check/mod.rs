@@ -67,6 +67,8 @@ pub struct Ctx {
     pub started_unix: f64,
     /// Scenario marks (name → unix time).
     pub marks: Mutex<BTreeMap<String, f64>>,
+    /// Values recorded by scenario steps (name → value).
+    pub state: Mutex<BTreeMap<String, String>>,
     /// What this run must establish (all checks, or validate's shortcuts).
     pub mode: Mode,
     /// Set once a check has failed in a `stop_at_first_fail` run: checks still waiting end.
@@ -247,6 +249,27 @@ pub fn now_unix() -> f64 {
 }
 
 impl Ctx {
+    /// Template variables of what scenarios recorded: `mark.NAME`, `since.NAME`, `state.NAME`.
+    pub fn state_vars(&self) -> BTreeMap<String, String> {
+        let mut vars = BTreeMap::new();
+        let now = now_unix();
+        if let Ok(m) = self.marks.lock() {
+            for (k, t) in m.iter() {
+                vars.insert(format!("mark.{k}"), format!("{t:.3}"));
+                vars.insert(
+                    format!("since.{k}"),
+                    format!("{}", ((now - t).ceil() as u64).max(1)),
+                );
+            }
+        }
+        if let Ok(s) = self.state.lock() {
+            for (k, v) in s.iter() {
+                vars.insert(format!("state.{k}"), v.clone());
+            }
+        }
+        vars
+    }
+
     /// Whether the run was stopped (a `stop_at_first_fail` run saw its first failure).
     pub fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
@@ -594,6 +617,7 @@ mod tests {
             docker: Docker::unconnected().unwrap(),
             started_unix: now_unix(),
             marks: Mutex::new(BTreeMap::new()),
+            state: Mutex::new(BTreeMap::new()),
             mode,
             stop: AtomicBool::new(false),
             exclusive: tokio::sync::RwLock::new(()),
@@ -669,6 +693,28 @@ mod tests {
             ["present", "missing", "after-missing", "unreachable"],
             "manifest order"
         );
+    }
+
+    #[test]
+    fn scenario_state_is_rendered_into_queries_only_when_recorded() {
+        let (c, _ws) = ctx(CHECKS, Mode::default());
+        c.marks.lock().unwrap().insert("fault".into(), now_unix() - 41.5);
+        c.state.lock().unwrap().insert("before".into(), "1234".into());
+        let spec: CheckSpec = serde_yaml::from_str(
+            "{id: x, title: t, hint: h, promql: {expr: 'increase(errors[{{ since.fault }}s]) + {{ state.before }} + {{ state.nope }}', expect: {equals_expr: {expr: 'x @ {{ mark.fault }}'}}}}",
+        )
+        .unwrap();
+        let p = spec.with_state(&c.state_vars()).promql.unwrap();
+        assert_eq!(p.expr.unwrap(), "increase(errors[42s]) + 1234 + {{ state.nope }}");
+        let at: f64 = p
+            .expect
+            .equals_expr
+            .unwrap()
+            .expr
+            .trim_start_matches("x @ ")
+            .parse()
+            .unwrap();
+        assert!((now_unix() - 41.5 - at).abs() < 5.0);
     }
 
     #[tokio::test]

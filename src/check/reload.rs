@@ -44,10 +44,37 @@ fn applied_path(ws: &Path) -> std::path::PathBuf {
 }
 
 /// What promlab last applied to a service: the workspace hash and when.
-#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Applied {
     hash: u64,
     at: f64,
+    /// The identity (inode) of each bound folder when the container was created.
+    #[serde(default)]
+    folders: BTreeMap<String, u64>,
+}
+
+/// A folder's identity: its inode, which a bind mount follows (0 where unknown).
+fn folder_id(p: &Path) -> u64 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(p).map_or(0, |m| m.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = p;
+        0
+    }
+}
+
+/// The bound folders that are no longer the ones the container was given (deleted and
+/// copied anew, say): the container still sees the old folder.
+fn replaced_folders(ws: &Path, a: &Applied) -> Vec<String> {
+    a.folders
+        .iter()
+        .filter(|(rel, id)| **id != 0 && folder_id(&ws.join(rel)) != **id)
+        .map(|(rel, _)| rel.clone())
+        .collect()
 }
 
 fn read_applied(ws: &Path) -> BTreeMap<String, Applied> {
@@ -83,6 +110,26 @@ pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
             continue;
         }
         let key = format!("{name}@{}", svc.id);
+        let replaced = applied
+            .get(&key)
+            .map(|a| replaced_folders(&ctx.workspace, a))
+            .unwrap_or_default();
+        if !replaced.is_empty() {
+            let folders = replaced
+                .iter()
+                .map(|r| format!("{r}/"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            failures.push(failure(
+                name,
+                format!("{folders} in the workspace was replaced after `promlab up`: {name} still sees the old folder (a bind mount follows the folder, not its path)"),
+                vec![format!(
+                    "run `promlab up {} --fresh` to mount the new folder (your files stay), and from then on edit files in place rather than deleting and copying the folder",
+                    ctx.lab.id()
+                )],
+            ));
+            continue;
+        }
         let hash = svc.binds.iter().fold(0u64, |h, b| {
             h.rotate_left(7) ^ workspace_hash(&ctx.workspace.join(b))
         });
@@ -101,11 +148,13 @@ pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
                         vec![],
                     ));
                 } else {
+                    let folders = applied.get(&key).map(|a| a.folders.clone()).unwrap_or_default();
                     applied.insert(
                         key,
                         Applied {
                             hash,
                             at: super::now_unix(),
+                            folders,
                         },
                     );
                 }
@@ -197,7 +246,18 @@ pub fn record_started(ws: &Path, services: &[(String, String, Vec<String>)]) {
         let hash = binds
             .iter()
             .fold(0u64, |h, b| h.rotate_left(7) ^ workspace_hash(&ws.join(b)));
-        applied.insert(format!("{name}@{id}"), Applied { hash, at: now });
+        let folders = binds
+            .iter()
+            .map(|b| (b.clone(), folder_id(&ws.join(b))))
+            .collect();
+        applied.insert(
+            format!("{name}@{id}"),
+            Applied {
+                hash,
+                at: now,
+                folders,
+            },
+        );
     }
     write_applied(ws, &applied);
 }

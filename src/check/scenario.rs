@@ -81,6 +81,22 @@ async fn do_step(ctx: &Ctx, s: &Step) -> Result<StepResult, String> {
         }
         return Ok(StepResult::Done(format!("mark {name}")));
     }
+    if let Some(rec) = &s.record {
+        let r = super::prometheus::query(ctx, &rec.server, &rec.promql, None).await?;
+        let [one] = r.series.as_slice() else {
+            return Err(format!(
+                "record {}: `{}` returned {} series, not one",
+                rec.name,
+                rec.promql,
+                r.series.len()
+            ));
+        };
+        let value = super::compare::show(&serde_json::Value::from(one.value));
+        if let Ok(mut st) = ctx.state.lock() {
+            st.insert(rec.name.clone(), value.clone());
+        }
+        return Ok(StepResult::Done(format!("recorded {} = {value}", rec.name)));
+    }
     if let Some(d) = s.wait {
         tokio::time::sleep(d.0).await;
         return Ok(StepResult::Done(format!("waited {d}")));
@@ -98,6 +114,9 @@ async fn do_step(ctx: &Ctx, s: &Step) -> Result<StepResult, String> {
             body["duration_s"] = json!(d.secs());
         }
         post_json(ctx, &format!("{base}/admin/fault"), &body).await?;
+        if let Ok(mut m) = ctx.marks.lock() {
+            m.insert("fault".to_string(), now_unix());
+        }
         return Ok(StepResult::Done(format!("fault {} on {}", f.kind, f.service)));
     }
     if let Some(target) = &s.clear_fault {
@@ -155,7 +174,8 @@ async fn do_step(ctx: &Ctx, s: &Step) -> Result<StepResult, String> {
         return Ok(StepResult::Done("reset the sink".to_string()));
     }
     if let Some(inner) = &s.check {
-        let e = eval_timed(ctx, inner, now_unix(), &|_, _| {}).await;
+        let inner = inner.with_state(&ctx.state_vars());
+        let e = eval_timed(ctx, &inner, now_unix(), &|_, _| {}).await;
         return Ok(StepResult::Checked(e));
     }
     Err("an empty step: give it one action".to_string())

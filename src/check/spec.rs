@@ -132,6 +132,34 @@ pub const KIND_KEYS: &[&str] = &[
 ];
 
 impl CheckSpec {
+    /// The check with scenario state (`{{ mark.X }}`, `{{ since.X }}`, `{{ state.X }}`)
+    /// rendered into the texts that may hold it: queries, references, HTTP paths and bodies.
+    pub fn with_state(&self, vars: &BTreeMap<String, String>) -> CheckSpec {
+        let r = |t: &mut String| *t = super::template::render(t, vars);
+        let mut c = self.clone();
+        if let Some(p) = c.promql.as_mut() {
+            if let Some(e) = p.expr.as_mut() {
+                r(e);
+            }
+            if let Some(eq) = p.expect.equals_expr.as_mut() {
+                r(&mut eq.expr);
+            }
+        }
+        if let Some(eq) = c.rule.as_mut().and_then(|x| x.select.equivalent_to.as_mut()) {
+            r(&mut eq.expr);
+        }
+        if let Some(h) = c.http.as_mut() {
+            r(&mut h.path);
+            if let Some(b) = h.body.as_mut() {
+                r(b);
+            }
+        }
+        if let Some(q) = c.answer.as_mut().and_then(|a| a.truth.promql.as_mut()) {
+            r(q);
+        }
+        c
+    }
+
     /// The kind of this check, or why it has none or several.
     pub fn kind(&self) -> Result<Kind<'_>, String> {
         let mut found = Vec::new();
@@ -896,9 +924,14 @@ pub struct ScenarioCheck {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
-    /// Record the current time under this name (`{{ state.mark.NAME }}`).
+    /// Record the current time under this name: later nested checks may use
+    /// `{{ mark.NAME }}` (unix seconds) and `{{ since.NAME }}` (whole seconds since, at least 1).
     #[serde(default)]
     pub mark: Option<String>,
+    /// Record a query's value now under a name, for later nested checks as
+    /// `{{ state.NAME }}` (a baseline: `sum(demo_orders_total) - {{ state.before }}`).
+    #[serde(default)]
+    pub record: Option<RecordStep>,
     /// Wait this long.
     #[serde(default)]
     pub wait: Option<Dur>,
@@ -926,6 +959,19 @@ pub struct Step {
     /// A nested check.
     #[serde(default)]
     pub check: Option<Box<CheckSpec>>,
+}
+
+/// A value recorded during a scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordStep {
+    /// The name (`{{ state.NAME }}`).
+    pub name: String,
+    /// A query returning one series or a scalar.
+    pub promql: String,
+    /// The Prometheus-compatible service to ask.
+    #[serde(default = "default_prometheus")]
+    pub server: String,
 }
 
 /// A demo fault.

@@ -144,6 +144,7 @@ pub fn context(docker: &Docker, lab: Lab, run: &Running, mode: crate::check::Mod
         docker: docker.clone(),
         started_unix: now_unix(),
         marks: Mutex::new(BTreeMap::new()),
+        state: Mutex::new(BTreeMap::new()),
         mode,
         stop: std::sync::atomic::AtomicBool::new(false),
         exclusive: tokio::sync::RwLock::new(()),
