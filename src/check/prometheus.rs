@@ -239,7 +239,7 @@ pub async fn promql(ctx: &Ctx, c: &PromqlCheck) -> Eval {
                 }
                 // Two different answers over the same data at the same instant: an
                 // equivalent query would agree now, so waiting cannot turn this into a pass.
-                if differs && comparison_is_final(ctx, server, &[&expr, &eq.expr], &[&r, &reference]) {
+                if differs && comparison_is_final(ctx, server, &[&expr, &eq.expr], &[&r, &reference]).await {
                     e.settled = true;
                 }
             }
@@ -268,7 +268,8 @@ pub fn judge_result(r: &QueryResult, x: &super::spec::PromqlExpect) -> Eval {
     if let Some(t) = &x.result_type
         && &r.result_type != t
     {
-        return Eval::fail(format!("a {t} result"), format!("a {} result", r.result_type));
+        // The type of a result follows from the query's text, not from the data.
+        return Eval::fail(format!("a {t} result"), format!("a {} result", r.result_type)).settled();
     }
     let series_cmp = x.series.clone().unwrap_or_else(|| Cmp::ge(1.0));
     if let Err(why) = series_cmp.check(Some(&Value::from(n))) {
@@ -367,13 +368,48 @@ fn instant() -> f64 {
     (super::now_unix() * 1000.0).floor() / 1000.0
 }
 
-/// Whether a failed comparison between queries evaluated at one instant is final: both
-/// answered with data, on a Prometheus, and no query reads recorded series or alert state
-/// (those lag the raw data by an evaluation, so they may still catch up).
-fn comparison_is_final(ctx: &Ctx, server: &str, exprs: &[&str], results: &[&QueryResult]) -> bool {
+/// Whether a failed comparison between queries evaluated at one instant is final: the
+/// reference answered with data, on a Prometheus, no query reads recorded series or alert
+/// state (those lag the raw data by an evaluation), and the checked query either answered
+/// with data too or had time to: it reads no past (offset, @) and the server has collected
+/// under its current configuration long enough for every target's first scrapes.
+async fn comparison_is_final(ctx: &Ctx, server: &str, exprs: &[&str], results: &[&QueryResult]) -> bool {
     let on_prometheus = ctx.services.get(server).is_some_and(|s| s.role == "prometheus");
-    let all_data = results.iter().all(|r| !r.series.is_empty());
-    on_prometheus && all_data && exprs.iter().all(|e| reads_raw_data_only(e))
+    let reference_has_data = results.last().is_some_and(|r| !r.series.is_empty());
+    if !(on_prometheus && reference_has_data && exprs.iter().all(|e| reads_raw_data_only(e))) {
+        return false;
+    }
+    if results.iter().all(|r| !r.series.is_empty()) {
+        return true;
+    }
+    // A range function needs two samples, not a full range; a query reading the past
+    // (offset, @) needs that past, so it is never judged on an empty answer.
+    let reads_past = exprs
+        .iter()
+        .any(|e| parser::parse(e).map_or(true, |p| ast_facts(&p).time_shift));
+    !reads_past
+        && collecting_for(ctx, server)
+            .await
+            .is_some_and(|age| age >= FIRST_SCRAPES_SECS)
+}
+
+/// Long enough after a start or a reload for every target to have been scraped at least
+/// twice, at scrape intervals up to 30s.
+const FIRST_SCRAPES_SECS: f64 = 75.0;
+
+/// Seconds a Prometheus has collected under its current configuration (since it started or
+/// last loaded a configuration), by its own clock.
+async fn collecting_for(ctx: &Ctx, server: &str) -> Option<f64> {
+    let v = ctx.get_json(server, "/api/v1/status/runtimeinfo").await.ok()?;
+    let t = |k: &str| -> Option<f64> {
+        let text = v.pointer(&format!("/data/{k}"))?.as_str()?;
+        let when = humantime::parse_rfc3339_weak(text).ok()?;
+        when.duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs_f64())
+    };
+    let since = t("startTime")?.max(t("lastConfigTime").unwrap_or(0.0));
+    Some(t("serverTime")? - since)
 }
 
 /// Whether a query selects only scraped series: no recording-rule names (with a colon), no
@@ -461,6 +497,8 @@ pub struct AstFacts {
     pub name_regex: bool,
     /// Every range selector's range, in seconds, wherever it appears.
     pub all_ranges: Vec<f64>,
+    /// Whether a selector or subquery reads the past with `offset` or `@`.
+    pub time_shift: bool,
 }
 
 /// Walks an expression and collects its facts.
@@ -487,6 +525,7 @@ fn walk(e: &Expr, func: Option<&str>, f: &mut AstFacts) {
         Expr::Paren(p) => walk(&p.expr, func, f),
         Expr::Subquery(s) => {
             f.subquery = true;
+            f.time_shift |= s.offset.is_some() || s.at.is_some();
             if let Some(name) = func {
                 f.ranges.push((name.to_string(), s.range.as_secs_f64()));
             }
@@ -494,12 +533,14 @@ fn walk(e: &Expr, func: Option<&str>, f: &mut AstFacts) {
         }
         Expr::VectorSelector(v) => {
             f.name_regex |= has_name_regex(v);
+            f.time_shift |= v.offset.is_some() || v.at.is_some();
             if let Some(n) = selector_name(v) {
                 f.metrics.push(n);
             }
         }
         Expr::MatrixSelector(m) => {
             f.name_regex |= has_name_regex(&m.vs);
+            f.time_shift |= m.vs.offset.is_some() || m.vs.at.is_some();
             f.all_ranges.push(m.range.as_secs_f64());
             if let Some(n) = selector_name(&m.vs) {
                 f.metrics.push(n);
@@ -859,8 +900,8 @@ pub async fn rule(ctx: &Ctx, c: &RuleCheck) -> Eval {
                     kept.push(r);
                 }
                 Ok(res) => {
-                    differs_finally &=
-                        comparison_is_final(ctx, &c.server, &[q, &eq.expr], &[&res, &reference]);
+                    differs_finally = differs_finally
+                        && comparison_is_final(ctx, &c.server, &[q, &eq.expr], &[&res, &reference]).await;
                 }
                 Err(_) => differs_finally = false,
             }
@@ -1156,6 +1197,13 @@ mod tests {
             ast_check("{__name__=\"x\"}[1m]", &rules).pass,
             "an equality on the name is fine"
         );
+        let facts = |q: &str| ast_facts(&parser::parse(q).unwrap());
+        assert!(facts("rate(x[5m] offset 1h)").time_shift);
+        assert!(facts("max_over_time(x[10m:1m] @ 1700000000)").time_shift);
+        assert!(!facts("sum by (job) (rate(x[5m]))").time_shift);
+        assert!(reads_raw_data_only("sum by (job) (rate(x[5m]))"));
+        assert!(!reads_raw_data_only("job:x:rate5m > 0"));
+        assert!(!reads_raw_data_only("ALERTS{alertstate=\"firing\"}"));
         let no_avg: AstRules = serde_yaml::from_str("{forbid_aggregations: [avg]}").unwrap();
         let e = ast_check("avg by (job) (rate(a_sum[1m]) / rate(a_count[1m]))", &no_avg);
         assert!(!e.pass && e.observed.contains("avg"), "{e:?}");
