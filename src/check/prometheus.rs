@@ -672,6 +672,18 @@ pub async fn targets(ctx: &Ctx, c: &TargetsCheck) -> Eval {
     };
     let e = judge_targets(&v, c);
     if e.pass {
+        // Prometheus applies new target sets on a timer (every 5s): right after a reload the
+        // API may still show the previous targets, so a pass waits until that has passed.
+        let since_change = super::now_unix() - ctx.settled_since;
+        if since_change < TARGET_UPDATE_SECS {
+            return Eval::fail(
+                e.expected,
+                format!(
+                    "{} (but Prometheus applies new targets within {TARGET_UPDATE_SECS:.0}s of a reload, and only {since_change:.0}s have passed)",
+                    e.observed
+                ),
+            );
+        }
         return e;
     }
     // Targets appear a few seconds after a reload (the scrape manager applies them on a
@@ -689,6 +701,10 @@ pub async fn targets(ctx: &Ctx, c: &TargetsCheck) -> Eval {
     }
     e
 }
+
+/// How long after a reload the targets API may still show the previous target sets
+/// (Prometheus' scrape manager applies updates every 5s), plus a margin.
+const TARGET_UPDATE_SECS: f64 = 6.0;
 
 /// The `job_name`s of the configuration a Prometheus has loaded.
 pub async fn loaded_jobs(ctx: &Ctx, server: &str) -> Result<Vec<String>, String> {
