@@ -235,7 +235,7 @@ pub fn judge_answer(key: &str, given: &Value, truth: &Value, tol: Option<&Approx
             }
         };
     }
-    if loosely_equal_values(given, truth) {
+    if loosely_equal_values(&as_typed(given), &as_typed(truth)) {
         Eval::pass(
             format!("{key} matching the live value"),
             format!("{key}={} is right", show(given)),
@@ -245,6 +245,23 @@ pub fn judge_answer(key: &str, given: &Value, truth: &Value, tol: Option<&Approx
             format!("{key} matching the live value"),
             format!("{key}={} is not it", show(given)),
         )
+    }
+}
+
+/// An answer as the learner means it: text trimmed, and a directory path the same with or
+/// without its trailing slash (`/prometheus/tsdb/` is `/prometheus/tsdb`).
+fn as_typed(v: &Value) -> Value {
+    match v {
+        Value::String(s) => {
+            let t = s.trim();
+            let t = if t.len() > 1 && t.starts_with('/') {
+                t.trim_end_matches('/')
+            } else {
+                t
+            };
+            Value::String(t.to_string())
+        }
+        other => other.clone(),
     }
 }
 
@@ -312,6 +329,15 @@ mod tests {
         let all = format!("{} {} {:?}", e.expected, e.observed, e.detail);
         assert!(!all.contains("103"), "truth leaked: {all}");
         assert!(e.observed.contains("off by 22%"), "{all}");
+    }
+
+    #[test]
+    fn a_path_is_the_same_with_or_without_its_trailing_slash() {
+        let truth = json!("/prometheus/tsdb");
+        assert!(judge_answer("d", &json!("/prometheus/tsdb/"), &truth, None).pass);
+        assert!(judge_answer("d", &json!(" /prometheus/tsdb "), &truth, None).pass);
+        assert!(!judge_answer("d", &json!("/prometheus"), &truth, None).pass);
+        assert!(judge_answer("d", &json!("/"), &json!("/"), None).pass);
     }
 
     #[test]
