@@ -165,8 +165,8 @@ pub async fn promql(ctx: &Ctx, c: &PromqlCheck) -> Eval {
     let expr = match (&c.expr, &c.expr_file) {
         (Some(e), _) => e.clone(),
         (None, Some(f)) => match std::fs::read_to_string(ctx.workspace.join(f)) {
-            Ok(t) if f.ends_with(".md") => match super::markdown::code_blocks(&t, "promql").first() {
-                Some(q) => strip_comments(q),
+            Ok(t) => match query_in_file(f, &t) {
+                Some(q) => q,
                 None => {
                     return Eval::fail(
                         format!("a ```promql code block in {f}"),
@@ -175,7 +175,6 @@ pub async fn promql(ctx: &Ctx, c: &PromqlCheck) -> Eval {
                     .settled();
                 }
             },
-            Ok(t) => strip_comments(&t),
             Err(_) => return Eval::fail(format!("a query in {f}"), format!("{f} does not exist")).settled(),
         },
         (None, None) => return Eval::fail("a query", "the check names no query"),
@@ -250,6 +249,18 @@ pub async fn promql(ctx: &Ctx, c: &PromqlCheck) -> Eval {
     }
     e.detail.extend(r.notes);
     e
+}
+
+/// The query a learner's file holds: the whole file, or in Markdown its first ```promql
+/// block (None when it has none); `#` comment lines dropped.
+pub fn query_in_file(path: &str, text: &str) -> Option<String> {
+    if path.ends_with(".md") {
+        super::markdown::code_blocks(text, "promql")
+            .first()
+            .map(|q| strip_comments(q))
+    } else {
+        Some(strip_comments(text))
+    }
 }
 
 fn strip_comments(t: &str) -> String {

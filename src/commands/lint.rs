@@ -112,19 +112,7 @@ pub fn lint_lab(catalog: &Catalog, lab: &Lab) -> Vec<String> {
                     && p.expect.error.is_none()
                     && let Ok(text) = std::fs::read_to_string(lab.dir.join("solution").join(f))
                 {
-                    let q = if f.ends_with(".md") {
-                        crate::check::markdown::code_blocks(&text, "promql")
-                            .into_iter()
-                            .next()
-                            .unwrap_or_default()
-                    } else {
-                        text
-                    };
-                    let q: String = q
-                        .lines()
-                        .filter(|l| !l.trim_start().starts_with('#'))
-                        .collect::<Vec<_>>()
-                        .join("\n");
+                    let q = crate::check::prometheus::query_in_file(f, &text).unwrap_or_default();
                     queries.push((format!("{} (solution/{f})", c.id), q));
                 }
             }
