@@ -14,9 +14,35 @@ pub fn client(timeout: Duration) -> reqwest::Client {
         .connect_timeout(Duration::from_secs(2))
         .user_agent(concat!("promlab/", env!("CARGO_PKG_VERSION")))
         .no_proxy()
+        // promlab's own API calls go to the lab's services on 127.0.0.1; whether a
+        // certificate is right is for the `tls` check kind to judge, against the learner's CA.
+        .danger_accept_invalid_certs(true)
         .pool_max_idle_per_host(4)
         .build()
         .unwrap_or_default()
+}
+
+/// Whether a server on `base` (`http://127.0.0.1:PORT`) speaks HTTPS: Go's servers answer
+/// a plain request on a TLS port with 400 "Client sent an HTTP request to an HTTPS server".
+pub async fn serves_https(client: &reqwest::Client, base: &str) -> bool {
+    let plain = client
+        .get(format!("{base}/"))
+        .timeout(Duration::from_secs(3))
+        .send()
+        .await;
+    match plain {
+        Ok(r) if r.status().as_u16() == 400 => r.text().await.is_ok_and(|b| b.contains("HTTPS server")),
+        Ok(_) => false,
+        Err(_) => {
+            let tls = base.replacen("http://", "https://", 1);
+            client
+                .get(format!("{tls}/"))
+                .timeout(Duration::from_secs(3))
+                .send()
+                .await
+                .is_ok()
+        }
+    }
 }
 
 /// The default client for checks (10 s timeout).

@@ -254,6 +254,13 @@ services:
     user: "0"
     ports: ["127.0.0.1:9101:9100"]
     x-promlab: {port: 9100, ready: /metrics, role: exporter}
+  # tls: an exporter serving TLS 1.3 only, with a certificate from the test's own CA.
+  node-tls:
+    image: node-exporter
+    command: [--web.listen-address=:9100, --web.config.file=/etc/tls/web.yml]
+    ports: ["127.0.0.1:9102:9100"]
+    volumes: ["./tls:/etc/tls:ro"]
+    x-promlab: {port: 9100, ready: /metrics, role: exporter}
 starter_fails: [promql-miss]
 hints: [h]
 checks:
@@ -671,6 +678,39 @@ checks:
     title: exporter-as-root runs as a non-root user
     hint: h
     container: {service: exporter-as-root, running: true, user: {not_in: ['', '0', root]}, privileged: false}
+
+  # ---- tls ----
+  - id: tls-pass
+    title: node-tls serves TLS 1.3 only, with a certificate from the lab CA for node-tls and localhost
+    hint: h
+    within: 10s
+    tls:
+      service: node-tls
+      expect:
+        handshake: ok
+        verifies_with: tls/ca.crt
+        san: {superset_of: [node-tls, localhost]}
+        expires_in_days: {between: [360, 366]}
+        issuer: {contains: kinds test CA}
+        accepts: [TLS1.3]
+        rejects: [TLS1.2]
+        client_auth_required: false
+  - id: tls-miss
+    title: "Near-miss: node-tls's chain verifies with another CA"
+    hint: h
+    tls: {service: node-tls, expect: {verifies_with: tls/other-ca.crt}}
+  - id: tls-name-miss
+    title: "Near-miss: node-tls's certificate is valid for the name node-exporter"
+    hint: h
+    tls: {service: node-tls, server_name: node-exporter, expect: {verifies_with: tls/ca.crt}}
+  - id: tls-version-miss
+    title: "Near-miss: node-tls accepts TLS 1.2"
+    hint: h
+    tls: {service: node-tls, expect: {accepts: [TLS1.2]}}
+  - id: tls-mtls-miss
+    title: "Near-miss: node-tls requires a client certificate"
+    hint: h
+    tls: {service: node-tls, expect: {client_auth_required: true}}
 "#;
 
 /// Every check id of the kinds lab, in manifest order, with what a near-miss must say
@@ -716,7 +756,45 @@ const KINDS_EXPECTED: &[(&str, &str)] = &[
     ("answer-miss", "is off by"),
     ("container-pass", ""),
     ("container-miss", "user is \"0\""),
+    ("tls-pass", ""),
+    ("tls-miss", "does not lead to the CA in tls/other-ca.crt"),
+    ("tls-name-miss", "not valid for `node-exporter`"),
+    ("tls-version-miss", "TLS1.2 refused"),
+    ("tls-mtls-miss", "client_auth_type does not require a certificate"),
 ];
+
+/// Certificates for `node-tls`, made fresh: the lab CA, a server certificate it issued
+/// (node-tls, localhost; one year), and an unrelated CA. Returns (path, PEM) pairs.
+fn tls_files() -> Vec<(&'static str, String)> {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let ca = |cn: &str| {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.distinguished_name.push(DnType::CommonName, cn);
+        let cert = p.self_signed(&key).unwrap();
+        (cert, key)
+    };
+    let (ca_cert, ca_key) = ca("kinds test CA");
+    let (other, _) = ca("another CA");
+    let key = KeyPair::generate().unwrap();
+    let mut p = CertificateParams::new(vec!["node-tls".to_string(), "localhost".to_string()]).unwrap();
+    p.distinguished_name.push(DnType::CommonName, "node-tls");
+    p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    p.not_after = time::OffsetDateTime::now_utc() + time::Duration::days(365);
+    let cert = p.signed_by(&key, &ca_cert, &ca_key).unwrap();
+    vec![
+        ("starter/tls/ca.crt", ca_cert.pem()),
+        ("starter/tls/other-ca.crt", other.pem()),
+        ("starter/tls/node-tls.crt", cert.pem()),
+        ("starter/tls/node-tls.key", key.serialize_pem()),
+        (
+            "starter/tls/web.yml",
+            "tls_server_config:\n  cert_file: node-tls.crt\n  key_file: node-tls.key\n  min_version: TLS13\n"
+                .to_string(),
+        ),
+    ]
+}
 
 fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
@@ -760,12 +838,18 @@ fn every_check_kind_passes_when_right_and_fails_on_its_near_miss() {
         ("starter/queries/irate.promql", IRATE_QUERY),
         ("solution/prometheus/prometheus.yml", PROMETHEUS_YML),
     ];
+    let tls = tls_files();
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .copied()
+        .chain(tls.iter().map(|(p, c)| (*p, c.as_str())))
+        .collect();
     let fixture: Fixture<'_> = (
         "25.11",
         "Regulatory and Compliance Strategy",
         "alerting",
         "",
-        files,
+        &files,
     );
     let env = setup_with(&[fixture]);
     // Lab 1.1's answers are not this lab's: the test writes answers.yaml from the live stack.

@@ -16,6 +16,7 @@ pub mod reload;
 pub mod scenario;
 pub mod spec;
 pub mod template;
+pub mod tls;
 pub mod workspace;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,10 +35,19 @@ use crate::runtime::docker::Docker;
 use spec::{CheckSpec, Kind};
 
 /// A service of the running lab, as checks see it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Svc {
-    /// Base URL on the host (`http://127.0.0.1:PORT`), when it publishes its main port.
-    pub url: Option<String>,
+    /// Where it is reached from the host; a restart can move it (Docker draws new
+    /// ephemeral host ports), so it is shared and refreshed (`Ctx::refresh`).
+    pub net: std::sync::Arc<Mutex<Net>>,
+    /// The service may serve HTTPS (x-promlab `tls: true`): its scheme is probed.
+    pub tls: bool,
+    /// The main container port.
+    pub port: Option<u16>,
+    /// Readiness path.
+    pub ready: Option<String>,
+    /// Workspace files whose change needs a restart (read only at start).
+    pub restart_on: Vec<String>,
     /// Container id.
     pub id: String,
     /// Role label.
@@ -48,6 +58,41 @@ pub struct Svc {
     pub reload: Option<String>,
     /// Workspace folders bound into it (relative).
     pub binds: Vec<String>,
+}
+
+impl Svc {
+    /// Where it is reached now.
+    pub fn net(&self) -> Net {
+        self.net
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// Where a service is reached from the host.
+#[derive(Debug, Clone, Default)]
+pub struct Net {
+    /// Base URL (`http://127.0.0.1:PORT`), when it publishes its main port.
+    pub url: Option<String>,
+    /// Published ports: (container port, host port).
+    pub ports: Vec<(u16, u16)>,
+    /// It serves HTTPS on its main port (see `Ctx::detect_schemes`).
+    pub https: bool,
+}
+
+impl Net {
+    /// From published ports and the main port.
+    pub fn new(ports: Vec<(u16, u16)>, main: Option<u16>) -> Self {
+        let url = main
+            .and_then(|m| ports.iter().find(|p| p.0 == m))
+            .map(|p| format!("http://127.0.0.1:{}", p.1));
+        Net {
+            url,
+            ports,
+            https: false,
+        }
+    }
 }
 
 /// Everything a check may consult.
@@ -234,6 +279,15 @@ impl Report {
             .collect()
     }
 
+    /// Ids of checks that genuinely failed (not blocked, not skipped).
+    pub fn genuine_failures(&self) -> Vec<&str> {
+        self.outcomes
+            .iter()
+            .filter(|o| o.status == Status::Fail)
+            .map(|o| o.id.as_str())
+            .collect()
+    }
+
     /// Whether any check genuinely failed.
     pub fn any_failed(&self) -> bool {
         self.outcomes.iter().any(|o| o.status == Status::Fail)
@@ -277,14 +331,70 @@ impl Ctx {
 
     /// The base URL of a service, or why there is none.
     pub fn url(&self, service: &str) -> Result<String, String> {
-        match self.services.get(service) {
-            Some(Svc { url: Some(u), .. }) => Ok(u.clone()),
-            Some(_) => Err(format!("service `{service}` publishes no port")),
-            None => Err(format!(
+        let Some(svc) = self.services.get(service) else {
+            return Err(format!(
                 "this lab runs no service `{service}` (it runs {})",
                 self.services.keys().cloned().collect::<Vec<_>>().join(", ")
-            )),
+            ));
+        };
+        match svc.net() {
+            Net {
+                url: Some(u),
+                https: true,
+                ..
+            } => Ok(u.replacen("http://", "https://", 1)),
+            Net { url: Some(u), .. } => Ok(u),
+            Net { url: None, .. } => Err(format!("service `{service}` publishes no port")),
         }
+    }
+
+    /// The host port published for a service's container port (default: its main port).
+    pub fn host_port(&self, service: &str, port: Option<u16>) -> Result<u16, String> {
+        let svc = self
+            .services
+            .get(service)
+            .ok_or_else(|| format!("this lab runs no service `{service}`"))?;
+        let Some(want) = port.or(svc.port) else {
+            return Err(format!(
+                "service `{service}` has no main port: name one with `port:`"
+            ));
+        };
+        svc.net()
+            .ports
+            .iter()
+            .find(|p| p.0 == want)
+            .map(|p| p.1)
+            .ok_or_else(|| format!("service `{service}` publishes no port {want} on the host"))
+    }
+
+    /// Finds out which services that may serve TLS do so now (after `up` or a restart).
+    pub async fn detect_schemes(&self) {
+        for svc in self.services.values().filter(|s| s.tls) {
+            let Some(u) = svc.net().url else { continue };
+            let https = crate::http::serves_https(&self.client, &u).await;
+            svc.net
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .https = https;
+        }
+    }
+
+    /// Re-reads a service's published ports after its container was restarted (Docker
+    /// draws new ephemeral host ports) and probes its scheme again.
+    pub async fn refresh(&self, service: &str) {
+        let Some(svc) = self.services.get(service) else {
+            return;
+        };
+        let Ok(ports) = self.docker.published_ports(&svc.id).await else {
+            return;
+        };
+        let mut net = Net::new(ports, svc.port);
+        if svc.tls
+            && let Some(u) = &net.url
+        {
+            net.https = crate::http::serves_https(&self.client, u).await;
+        }
+        *svc.net.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = net;
     }
 
     /// The container id of a service.
@@ -362,6 +472,7 @@ pub fn eval_once<'a>(ctx: &'a Ctx, spec: &'a CheckSpec) -> BoxFuture<'a, Eval> {
             Ok(Kind::Answer(c)) => workspace::answer(ctx, c).await,
             Ok(Kind::Exec(c)) => docker::exec(ctx, c).await,
             Ok(Kind::Container(c)) => docker::container(ctx, c).await,
+            Ok(Kind::Tls(c)) => tls::tls(ctx, c).await,
             Ok(Kind::Scenario(c)) => scenario::run(ctx, c).await,
         }
     })
@@ -602,12 +713,14 @@ mod tests {
             near_misses: BTreeMap::new(),
         };
         let closed = Svc {
-            url: Some("http://127.0.0.1:1".into()),
+            net: std::sync::Arc::new(Mutex::new(Net {
+                url: Some("http://127.0.0.1:1".into()),
+                ..Default::default()
+            })),
             id: "none".into(),
             role: "demo".into(),
             running: true,
-            reload: None,
-            binds: vec![],
+            ..Default::default()
         };
         let c = Ctx {
             lab,

@@ -681,11 +681,14 @@ pub async fn targets(ctx: &Ctx, c: &TargetsCheck) -> Eval {
         Ok(v) => v,
         Err(e) => return Eval::fail("the targets of Prometheus", e),
     };
-    let e = judge_targets(&v, c);
+    let mut e = judge_targets(&v, c);
+    // Prometheus applies new target sets on a timer (every 5s): right after a reload the
+    // API may still show the previous targets, so neither a pass nor a final failure yet.
+    let since_change = super::now_unix() - ctx.settled_since;
+    if since_change < TARGET_UPDATE_SECS {
+        e.settled = false;
+    }
     if e.pass {
-        // Prometheus applies new target sets on a timer (every 5s): right after a reload the
-        // API may still show the previous targets, so a pass waits until that has passed.
-        let since_change = super::now_unix() - ctx.settled_since;
         if since_change < TARGET_UPDATE_SECS {
             return Eval::fail(
                 e.expected,
@@ -814,14 +817,16 @@ pub fn judge_targets(v: &Value, c: &TargetsCheck) -> Eval {
             );
         }
     }
-    let per_target: [(&str, &Option<Cmp>); 5] = [
-        ("health", &x.health),
-        ("scrapeInterval", &x.scrape_interval),
-        ("scrapeTimeout", &x.scrape_timeout),
-        ("scrapeUrl", &x.scrape_url),
-        ("lastError", &x.last_error),
+    // Interval, timeout and URL come from the loaded configuration: judged first, and a
+    // mismatch is final (`targets` lifts that within the first seconds after a reload).
+    let per_target: [(&str, &Option<Cmp>, bool); 5] = [
+        ("scrapeInterval", &x.scrape_interval, true),
+        ("scrapeTimeout", &x.scrape_timeout, true),
+        ("scrapeUrl", &x.scrape_url, true),
+        ("health", &x.health, false),
+        ("lastError", &x.last_error, false),
     ];
-    for (field, cmp) in per_target {
+    for (field, cmp, from_config) in per_target {
         let Some(cmp) = cmp else { continue };
         let bad: Vec<String> = selected
             .iter()
@@ -842,6 +847,7 @@ pub fn judge_targets(v: &Value, c: &TargetsCheck) -> Eval {
             for b in bad.iter().skip(1).take(4) {
                 e = e.with_detail(b.clone());
             }
+            e.settled = from_config;
             return e;
         }
     }

@@ -1,6 +1,8 @@
 //! Reload before grading: when the workspace changed since promlab last applied it, POST
 //! each reloadable service's reload path; confirm it took; a failed reload becomes the first
-//! failure, quoting the server's own error, and blocks every other check.
+//! failure, quoting the server's own error, and blocks every other check. Files a server
+//! reads only at start (x-promlab `restart_on`, e.g. the web config that turns TLS on)
+//! restart the service instead, and promlab waits until it is ready again.
 
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
@@ -51,6 +53,67 @@ struct Applied {
     /// The identity (inode) of each bound folder when the container was created.
     #[serde(default)]
     folders: BTreeMap<String, u64>,
+    /// Hash of the files read only at start (`restart_on`), as the container last started.
+    #[serde(default)]
+    restart_hash: u64,
+}
+
+impl Applied {
+    /// Applied just now.
+    fn now(hash: u64, folders: BTreeMap<String, u64>, restart_hash: u64) -> Self {
+        Applied {
+            hash,
+            at: super::now_unix(),
+            folders,
+            restart_hash,
+        }
+    }
+}
+
+/// Hash of some workspace files (a missing file hashes as absent).
+fn files_hash(ws: &Path, rels: &[String]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for r in rels {
+        r.hash(&mut h);
+        std::fs::read(ws.join(r)).ok().hash(&mut h);
+    }
+    h.finish()
+}
+
+/// Restarts a service and waits (30 s at most) until its readiness path answers 2xx again,
+/// over HTTP or HTTPS, whichever it serves now. Err: what went wrong, and its last logs.
+async fn restart(ctx: &Ctx, name: &str, svc: &super::Svc) -> Result<(), (String, Vec<String>)> {
+    let fail = |what: String| (what, Vec::new());
+    ctx.docker
+        .restart(&svc.id)
+        .await
+        .map_err(|e| fail(format!("cannot restart {name}: {e}")))?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut last = String::new();
+    while std::time::Instant::now() < deadline {
+        let (running, code) = ctx.docker.state(&svc.id).await.map_err(|e| fail(e.to_string()))?;
+        if !running {
+            let logs = ctx.docker.logs_tail(&svc.id, 8).await;
+            return Err((
+                format!("{name} stopped (exit code {code}) after a restart to read your changed files"),
+                logs.lines().map(str::to_string).collect(),
+            ));
+        }
+        ctx.refresh(name).await;
+        if let (Ok(base), Some(ready)) = (ctx.url(name), &svc.ready) {
+            match ctx.client.get(format!("{base}{ready}")).send().await {
+                Ok(r) if r.status().is_success() => return Ok(()),
+                Ok(r) => last = format!("{base}{ready} answered {}", r.status()),
+                Err(e) => last = format!("{base}{ready}: {}", crate::http::describe(&e)),
+            }
+        } else {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(fail(format!(
+        "{name} was restarted to read your changed files but is not ready after 30s ({last})"
+    )))
 }
 
 /// A folder's identity: its inode, which a bind mount follows (0 where unknown).
@@ -97,6 +160,7 @@ fn write_applied(ws: &Path, m: &BTreeMap<String, Applied>) {
 /// Reloads what needs reloading. Returns failing outcomes (empty when all is applied) and
 /// the unix time of the newest change applied (checks' `within` counts from it).
 pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
+    ctx.detect_schemes().await;
     let mut applied = read_applied(&ctx.workspace);
     let mut failures = Vec::new();
     for (name, svc) in &ctx.services {
@@ -133,6 +197,20 @@ pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
         let hash = svc.binds.iter().fold(0u64, |h, b| {
             h.rotate_left(7) ^ workspace_hash(&ctx.workspace.join(b))
         });
+        let restart_hash = files_hash(&ctx.workspace, &svc.restart_on);
+        if let Some(a) = applied.get(&key)
+            && !svc.restart_on.is_empty()
+            && a.restart_hash != restart_hash
+        {
+            match restart(ctx, name, svc).await {
+                Ok(()) => {
+                    let folders = a.folders.clone();
+                    applied.insert(key, Applied::now(hash, folders, restart_hash));
+                }
+                Err((observed, detail)) => failures.push(failure(name, observed, detail)),
+            }
+            continue;
+        }
         let confirmed_ok = confirm(ctx, name, &svc.role).await;
         if !force && applied.get(&key).is_some_and(|a| a.hash == hash) && confirmed_ok != Some(false) {
             continue;
@@ -149,14 +227,7 @@ pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
                     ));
                 } else {
                     let folders = applied.get(&key).map(|a| a.folders.clone()).unwrap_or_default();
-                    applied.insert(
-                        key,
-                        Applied {
-                            hash,
-                            at: super::now_unix(),
-                            folders,
-                        },
-                    );
+                    applied.insert(key, Applied::now(hash, folders, restart_hash));
                 }
             }
             Ok(r) => {
@@ -237,12 +308,31 @@ fn failure(service: &str, observed: String, detail: Vec<String>) -> Outcome {
     }
 }
 
+/// A service `up` just started: name, container id, bound folders, files read only at start.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// The service.
+    pub name: String,
+    /// Its container id.
+    pub id: String,
+    /// Workspace folders bound in.
+    pub binds: Vec<String>,
+    /// Workspace files whose change needs a restart.
+    pub restart_on: Vec<String>,
+}
+
 /// Records that freshly started services run the workspace as it is now (called by `up`),
 /// so the first `check` does not reload them and counts `within` from their start.
-pub fn record_started(ws: &Path, services: &[(String, String, Vec<String>)]) {
+pub fn record_started(ws: &Path, services: &[Started]) {
     let mut applied = read_applied(ws);
     let now = super::now_unix();
-    for (name, id, binds) in services {
+    for Started {
+        name,
+        id,
+        binds,
+        restart_on,
+    } in services
+    {
         let hash = binds
             .iter()
             .fold(0u64, |h, b| h.rotate_left(7) ^ workspace_hash(&ws.join(b)));
@@ -256,6 +346,7 @@ pub fn record_started(ws: &Path, services: &[(String, String, Vec<String>)]) {
                 hash,
                 at: now,
                 folders,
+                restart_hash: files_hash(ws, restart_on),
             },
         );
     }

@@ -161,6 +161,10 @@ async fn do_step(ctx: &Ctx, s: &Step) -> Result<StepResult, String> {
                 _ => ctx.docker.restart(&id).await,
             };
             r.map_err(|e| e.to_string())?;
+            if what != "stop" {
+                // Docker may publish a started container on new ephemeral host ports.
+                ctx.refresh(service).await;
+            }
             return Ok(StepResult::Done(format!("{what} {service}")));
         }
     }

@@ -122,6 +122,7 @@ pub fn lint_lab(catalog: &Catalog, lab: &Lab) -> Vec<String> {
             Ok(Kind::Exec(e)) => check_service(&e.service, &c.id),
             Ok(Kind::Http(h)) => check_service(&h.service, &c.id),
             Ok(Kind::Container(h)) => check_service(&h.service, &c.id),
+            Ok(Kind::Tls(h)) => check_service(&h.service, &c.id),
             Ok(Kind::Answer(a)) => {
                 if let Some(q) = &a.truth.promql {
                     queries.push((c.id.clone(), q.clone()));

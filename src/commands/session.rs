@@ -121,17 +121,19 @@ pub fn context(docker: &Docker, lab: Lab, run: &Running, mode: crate::check::Mod
             (
                 c.service().to_string(),
                 Svc {
-                    url: c.url(),
+                    net: std::sync::Arc::new(std::sync::Mutex::new(crate::check::Net::new(
+                        c.ports.iter().map(|p| (p.0, p.2)).collect(),
+                        c.label(crate::runtime::LABEL_PORT).parse().ok(),
+                    ))),
+                    tls: c.labels.contains_key(crate::runtime::LABEL_TLS),
+                    port: c.label(crate::runtime::LABEL_PORT).parse().ok(),
+                    ready: c.labels.get(crate::runtime::LABEL_READY).cloned(),
+                    restart_on: c.label_list(crate::runtime::LABEL_RESTART_ON),
                     id: c.id.clone(),
                     role: c.label(LABEL_ROLE).to_string(),
                     running: c.state == "running",
                     reload: c.labels.get(LABEL_RELOAD).cloned(),
-                    binds: c
-                        .label(crate::runtime::LABEL_BINDS)
-                        .split(',')
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string)
-                        .collect(),
+                    binds: c.label_list(crate::runtime::LABEL_BINDS),
                 },
             )
         })

@@ -128,17 +128,14 @@ fn record_started(owned: &[Owned]) {
         .first()
         .map(|c| std::path::PathBuf::from(c.label(crate::runtime::LABEL_WORKSPACE)))
     {
-        let services: Vec<(String, String, Vec<String>)> = owned
+        let services: Vec<crate::check::reload::Started> = owned
             .iter()
             .filter(|c| c.labels.contains_key(crate::runtime::LABEL_RELOAD))
-            .map(|c| {
-                let binds = c
-                    .label(crate::runtime::LABEL_BINDS)
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect();
-                (c.service().to_string(), c.id.clone(), binds)
+            .map(|c| crate::check::reload::Started {
+                name: c.service().to_string(),
+                id: c.id.clone(),
+                binds: c.label_list(crate::runtime::LABEL_BINDS),
+                restart_on: c.label_list(crate::runtime::LABEL_RESTART_ON),
             })
             .collect();
         crate::check::reload::record_started(&ws, &services);

@@ -33,6 +33,8 @@ pub struct Phase {
     pub problem: Option<String>,
     /// Wall time of the phase (overlay, reload and grading).
     pub seconds: f64,
+    /// The checks that failed (a near-miss: what caught it).
+    pub failed: Vec<String>,
     /// The grader's report.
     #[serde(skip)]
     pub report: Option<Report>,
@@ -79,20 +81,37 @@ pub fn judge_starter(lab: &Lab, r: &Report) -> Phase {
         ok: problem.is_none(),
         problem,
         seconds: 0.0,
+        failed: Vec::new(),
         report: Some(r.clone()),
     }
 }
 
-/// Judges a near-miss report: at least one check must fail.
-pub fn judge_near_miss(name: &str, r: &Report) -> Phase {
-    let problem = (!r.any_failed()).then(|| {
-        format!("near-miss `{name}` passes every check: the grader cannot tell it from the solution")
-    });
+/// Judges a near-miss report: at least one check must fail, and one of the declared ones
+/// when the lab declares which (`near_miss_fails`).
+pub fn judge_near_miss(name: &str, declared: Option<&Vec<String>>, r: &Report) -> Phase {
+    let failed: Vec<String> = r.genuine_failures().iter().map(|s| s.to_string()).collect();
+    let problem = if failed.is_empty() {
+        Some(format!(
+            "near-miss `{name}` passes every check: the grader cannot tell it from the solution"
+        ))
+    } else {
+        declared
+            .filter(|w| !w.iter().any(|id| failed.contains(id)))
+            .map(|want| {
+                format!(
+                    "near-miss `{name}` must fail {} (near_miss_fails) but fails {}",
+                    want.join(" or "),
+                    failed.join(", ")
+                )
+            })
+    };
+
     Phase {
         name: format!("near-miss:{name}"),
         ok: problem.is_none(),
         problem,
         seconds: 0.0,
+        failed,
         report: Some(r.clone()),
     }
 }
@@ -106,6 +125,7 @@ pub fn judge_solution(r: &Report) -> Phase {
         ok: problem.is_none(),
         problem,
         seconds: 0.0,
+        failed: Vec::new(),
         report: Some(r.clone()),
     }
 }
@@ -241,13 +261,15 @@ async fn run_phases(
         overlay(lab, ws, Some(dir))?;
         let run = running().await?;
         clean_state(&run).await;
-        // One genuine failure proves a near-miss: the run ends there.
+        // One genuine failure proves a near-miss: the run ends there. When the lab declares
+        // which checks catch it, only those run (and what they require).
+        let declared = lab.manifest.near_miss_fails.get(name);
         let near = Mode {
-            only: None,
+            only: declared.map(|d| d.iter().cloned().collect()),
             stop_at_first_fail: true,
         };
         let r = grade(docker, catalog, &run, near, false).await?;
-        result.phases.push(timed(judge_near_miss(name, &r)));
+        result.phases.push(timed(judge_near_miss(name, declared, &r)));
     }
     overlay(lab, ws, None)?;
     let run = running().await?;
@@ -416,8 +438,13 @@ fn render_result(r: &LabResult) -> String {
         .phases
         .iter()
         .map(|p| {
+            let caught = if p.name.starts_with("near-miss:") && p.ok && !p.failed.is_empty() {
+                format!(" ({})", p.failed.join(", "))
+            } else {
+                String::new()
+            };
             format!(
-                "{} {} {:.0}s",
+                "{} {}{caught} {:.0}s",
                 p.name,
                 if p.ok { "ok" } else { "FAILED" },
                 p.seconds
@@ -483,14 +510,29 @@ mod tests {
 
     #[test]
     fn near_miss_that_passes_is_named() {
-        let p = judge_near_miss("for-zero", &report(&[("a", Status::Pass)]));
+        let p = judge_near_miss("for-zero", None, &report(&[("a", Status::Pass)]));
         assert!(!p.ok);
         assert!(
             p.problem
                 .unwrap()
                 .contains("near-miss `for-zero` passes every check")
         );
-        assert!(judge_near_miss("x", &report(&[("a", Status::Fail)])).ok);
+        let p = judge_near_miss("x", None, &report(&[("a", Status::Fail)]));
+        assert!(p.ok);
+        assert_eq!(p.failed, vec!["a".to_string()]);
+    }
+
+    #[test]
+    fn near_miss_must_fail_a_declared_check() {
+        let r = report(&[("a", Status::Fail), ("b", Status::Pass)]);
+        let p = judge_near_miss("x", Some(&vec!["b".to_string()]), &r);
+        assert!(!p.ok);
+        assert_eq!(
+            p.problem.unwrap(),
+            "near-miss `x` must fail b (near_miss_fails) but fails a"
+        );
+        let p = judge_near_miss("x", Some(&vec!["b".to_string(), "a".to_string()]), &r);
+        assert!(p.ok);
     }
 
     #[test]

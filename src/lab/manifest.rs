@@ -37,6 +37,10 @@ pub struct Manifest {
     pub params: BTreeMap<String, ParamSpec>,
     /// Ids of the checks the starter must fail (validate proves it).
     pub starter_fails: Vec<String>,
+    /// For each near-miss (folder name), the checks of which one must fail: validate runs
+    /// only those and proves the near-miss is caught for its stated reason.
+    #[serde(default)]
+    pub near_miss_fails: BTreeMap<String, Vec<String>>,
     /// Progressive hints, shown one at a time by `promlab hint`.
     pub hints: Vec<String>,
     /// Answers the reference solution computes live (`answers.yaml` key → source).
@@ -204,6 +208,28 @@ impl Lab {
                     s,
                     format!("starter_fails names `{s}`, which is not a check of this lab"),
                 ));
+            }
+        }
+        for (nm, fails) in &m.near_miss_fails {
+            if !self.near_misses.contains_key(nm) {
+                return Err(self.invalid(
+                    &format!("{nm}:"),
+                    format!("near_miss_fails names `{nm}`, which is not a folder under near-miss/"),
+                ));
+            }
+            if fails.is_empty() {
+                return Err(self.invalid(
+                    &format!("{nm}:"),
+                    format!("near_miss_fails.{nm} is empty: name the checks it must fail"),
+                ));
+            }
+            for s in fails {
+                if !ids.contains(s.as_str()) {
+                    return Err(self.invalid(
+                        s,
+                        format!("near_miss_fails.{nm} names `{s}`, which is not a check of this lab"),
+                    ));
+                }
             }
         }
         for (name, p) in &m.params {

@@ -440,6 +440,29 @@ impl Docker {
         Ok(out)
     }
 
+    /// The host ports a container publishes now: (container port, host port).
+    pub async fn published_ports(&self, id: &str) -> Result<Vec<(u16, u16)>, RuntimeError> {
+        let v = self.inspect_json(id).await?;
+        let mut out = Vec::new();
+        if let Some(map) = v.pointer("/NetworkSettings/Ports").and_then(|p| p.as_object()) {
+            for (key, binds) in map {
+                let Some(cport) = key.split('/').next().and_then(|p| p.parse().ok()) else {
+                    continue;
+                };
+                for b in binds.as_array().into_iter().flatten() {
+                    if let Some(h) = b
+                        .get("HostPort")
+                        .and_then(|h| h.as_str())
+                        .and_then(|h| h.parse().ok())
+                    {
+                        out.push((cport, h));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Names of promlab-owned networks with these labels.
     pub async fn owned_networks(&self, labels: &[(&str, &str)]) -> Result<Vec<String>, RuntimeError> {
         let opts = ListNetworksOptions {

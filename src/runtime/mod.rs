@@ -29,6 +29,10 @@ pub const LABEL_RELOAD: &str = "io.promlab.reload";
 pub const LABEL_ROLE: &str = "io.promlab.role";
 /// Label: workspace folders bound into the service, comma-separated, relative.
 pub const LABEL_BINDS: &str = "io.promlab.binds";
+/// Label: workspace files whose change needs a restart, not a reload, comma-separated.
+pub const LABEL_RESTART_ON: &str = "io.promlab.restart-on";
+/// Label: the service may serve HTTPS on its main port (promlab detects the scheme).
+pub const LABEL_TLS: &str = "io.promlab.tls";
 /// Label: the per-learner seed the lab was started with.
 pub const LABEL_SEED: &str = "io.promlab.seed";
 
@@ -143,6 +147,15 @@ impl Owned {
     /// A label's value, or "".
     pub fn label(&self, key: &str) -> &str {
         self.labels.get(key).map_or("", String::as_str)
+    }
+
+    /// A comma-separated label's items (none when absent).
+    pub fn label_list(&self, key: &str) -> Vec<String> {
+        self.label(key)
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
     }
 
     /// The service name.

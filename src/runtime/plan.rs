@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::{
     BindPlan, ContainerPlan, LABEL_BINDS, LABEL_LAB, LABEL_MANAGED, LABEL_PORT, LABEL_PROJECT, LABEL_READY,
-    LABEL_RELOAD, LABEL_ROLE, LABEL_SEED, LABEL_SERVICE, LABEL_WORKSPACE, PortPlan, ReadyProbe, StackPlan,
-    VolumePlan,
+    LABEL_RELOAD, LABEL_RESTART_ON, LABEL_ROLE, LABEL_SEED, LABEL_SERVICE, LABEL_TLS, LABEL_WORKSPACE,
+    PortPlan, ReadyProbe, StackPlan, VolumePlan,
 };
 use crate::lab::LabId;
 use crate::stack::images::ImageMap;
@@ -124,6 +124,12 @@ pub fn build(
         }
         if let Some(r) = &meta.role {
             c_labels.insert(LABEL_ROLE.to_string(), r.clone());
+        }
+        if !meta.restart_on.is_empty() {
+            c_labels.insert(LABEL_RESTART_ON.to_string(), meta.restart_on.join(","));
+        }
+        if meta.tls {
+            c_labels.insert(LABEL_TLS.to_string(), "true".to_string());
         }
         let ready = match (&meta.ready, meta.port) {
             (Some(path), Some(port)) => Some(ReadyProbe {

@@ -179,7 +179,7 @@ async fn wait_ready(
     started: Instant,
     deadline: Duration,
 ) -> Result<(), RuntimeError> {
-    let url = match (probe, owned) {
+    let mut url = match (probe, owned) {
         (Some(p), Some(o)) => o
             .host_port(p.port)
             .map(|hp| format!("http://127.0.0.1:{hp}{}", p.path)),
@@ -201,9 +201,18 @@ async fn wait_ready(
                 return Ok(());
             }
         }
-        if let Some(u) = &url {
-            match client.get(u).send().await {
+        if let Some(u) = url.clone() {
+            match client.get(&u).send().await {
                 Ok(r) if r.status().is_success() => return Ok(()),
+                Ok(r) if r.status().as_u16() == 400 && u.starts_with("http://") => {
+                    // A web config that turns TLS on: the same path, over HTTPS.
+                    let body = r.text().await.unwrap_or_default();
+                    if body.contains("HTTPS server") {
+                        url = Some(u.replacen("http://", "https://", 1));
+                        continue;
+                    }
+                    last = format!("{u} answered 400: {}", body.trim());
+                }
                 Ok(r) => last = format!("{u} answered {}", r.status()),
                 Err(e) => last = format!("{u}: {}", crate::http::describe(&e)),
             }

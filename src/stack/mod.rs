@@ -102,6 +102,13 @@ pub struct ServiceMeta {
     /// What the service is: prometheus, alertmanager, demo, sink, exporter, …
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// Workspace files read only at start (`prometheus/web.yml`: whether to serve TLS):
+    /// when one changes, `check` restarts the service instead of reloading it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restart_on: Vec<String>,
+    /// The service may serve HTTPS on its main port: promlab detects the scheme.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls: bool,
 }
 
 /// A parsed `HOST_IP:HOST:CONTAINER` port mapping.
