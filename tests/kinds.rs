@@ -240,6 +240,33 @@ const SUM_DROPS_JOB_QUERY: &str =
     "# Near-miss: sum without by () drops the job label.\nsum(rate(demo_http_requests_total[1m]))\n";
 const IRATE_QUERY: &str = "# Near-miss: irate looks at the last two samples only.\nsum by (job) (irate(demo_http_requests_total[1m]))\n";
 
+/// A provisioned RED dashboard (Grafana's JSON model): three panels in a row, a `job`
+/// variable, Grafana's `$__rate_interval`.
+const DASHBOARD_JSON: &str = r#"{
+  "uid": "demo-red", "title": "Demo RED",
+  "templating": {"list": [
+    {"name": "datasource", "type": "datasource", "query": "prometheus"},
+    {"name": "job", "type": "query", "current": {"text": "demo", "value": "demo"}}
+  ]},
+  "panels": [
+    {"type": "row", "title": "Service", "panels": [
+      {"type": "timeseries", "title": "Request rate", "description": "Requests per second",
+       "datasource": {"type": "prometheus", "uid": "${datasource}"},
+       "fieldConfig": {"defaults": {"unit": "reqps"}},
+       "targets": [{"refId": "A", "expr": "sum by (job) (rate(demo_http_requests_total{job=\"$job\"}[$__rate_interval]))"}]},
+      {"type": "timeseries", "title": "Error ratio", "description": "Share of 5xx answers",
+       "datasource": {"type": "prometheus", "uid": "${datasource}"},
+       "fieldConfig": {"defaults": {"unit": "percentunit"}},
+       "targets": [{"refId": "A", "expr": "sum(rate(demo_http_requests_total{job=\"$job\", code=~\"5..\"}[$__rate_interval])) / sum(rate(demo_http_requests_total{job=\"$job\"}[$__rate_interval]))"}]},
+      {"type": "stat", "title": "p95 latency", "description": "95th percentile",
+       "datasource": {"type": "prometheus", "uid": "${datasource}"},
+       "fieldConfig": {"defaults": {"unit": "s"}},
+       "targets": [{"refId": "A", "expr": "histogram_quantile(0.95, sum by (le) (rate(demo_http_request_duration_seconds_bucket{job=\"$job\"}[$__rate_interval])))"}]}
+    ]}
+  ]
+}
+"#;
+
 /// The manifest; `@STARTS@`/`@ENDS@` become the silences' times (Alertmanager needs them).
 const KINDS_LAB: &str = r#"format_version: 1
 id: "25.11"
@@ -711,6 +738,40 @@ checks:
     title: "Near-miss: node-tls requires a client certificate"
     hint: h
     tls: {service: node-tls, expect: {client_auth_required: true}}
+
+  # ---- dashboard (a provisioned file; its queries run against the live Prometheus) ----
+  - id: dashboard-pass
+    title: The RED dashboard has its panels, units and variables, and every query returns data
+    hint: h
+    within: 20s
+    dashboard:
+      file: dashboards/red.json
+      expect:
+        title: Demo RED
+        panels: {ge: 3}
+        panel_types: {superset_of: [timeseries, stat]}
+        units: {"Request rate": reqps, "Error ratio": percentunit, "p95 latency": s}
+        variables: {superset_of: [datasource, job]}
+        every_panel: {description: {ne: ""}, datasource: {regex: '^\$\{?datasource'}}
+        every_target: {non_empty: true, rate_interval: true, returns_data: true, ast: {forbid_functions: [irate]}}
+  - id: dashboard-miss
+    title: "Near-miss: every query of the dashboard returns data for job node-exporter's demo"
+    hint: h
+    dashboard:
+      file: dashboards/red-wrong-job.json
+      expect: {every_target: {returns_data: true}}
+  - id: dashboard-unit-miss
+    title: "Near-miss: the error ratio is shown in percent (0-100)"
+    hint: h
+    dashboard:
+      file: dashboards/red.json
+      expect: {units: {"Error ratio": percent}}
+  - id: dashboard-range-miss
+    title: "Near-miss: the fixed-5m copy of the dashboard uses $__rate_interval"
+    hint: h
+    dashboard:
+      file: dashboards/red-5m.json
+      expect: {every_target: {rate_interval: true}}
 "#;
 
 /// Every check id of the kinds lab, in manifest order, with what a near-miss must say
@@ -761,6 +822,10 @@ const KINDS_EXPECTED: &[(&str, &str)] = &[
     ("tls-name-miss", "not valid for `node-exporter`"),
     ("tls-version-miss", "TLS1.2 refused"),
     ("tls-mtls-miss", "client_auth_type does not require a certificate"),
+    ("dashboard-pass", ""),
+    ("dashboard-miss", "panel \"Request rate\" target A returns data"),
+    ("dashboard-unit-miss", "panel \"Error ratio\" unit"),
+    ("dashboard-range-miss", "[5m] in"),
 ];
 
 /// Certificates for `node-tls`, made fresh: the lab CA, a server certificate it issued
@@ -838,11 +903,18 @@ fn every_check_kind_passes_when_right_and_fails_on_its_near_miss() {
         ("starter/queries/irate.promql", IRATE_QUERY),
         ("solution/prometheus/prometheus.yml", PROMETHEUS_YML),
     ];
-    let tls = tls_files();
+    let wrong_job = DASHBOARD_JSON.replace("\"value\": \"demo\"", "\"value\": \"node\"");
+    assert_ne!(wrong_job, DASHBOARD_JSON);
+    // Generated files: fresh certificates, the dashboards.
+    let mut generated = tls_files();
+    generated.push(("starter/dashboards/red.json", DASHBOARD_JSON.to_string()));
+    generated.push(("starter/dashboards/red-wrong-job.json", wrong_job));
+    let fixed = DASHBOARD_JSON.replace("[$__rate_interval]", "[5m]");
+    generated.push(("starter/dashboards/red-5m.json", fixed));
     let files: Vec<(&str, &str)> = files
         .iter()
         .copied()
-        .chain(tls.iter().map(|(p, c)| (*p, c.as_str())))
+        .chain(generated.iter().map(|(p, c)| (*p, c.as_str())))
         .collect();
     let fixture: Fixture<'_> = (
         "25.11",

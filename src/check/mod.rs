@@ -8,6 +8,7 @@
 pub mod alertmanager;
 pub mod compare;
 pub mod docker;
+pub mod grafana;
 pub mod hints;
 pub mod http;
 pub mod markdown;
@@ -473,6 +474,7 @@ pub fn eval_once<'a>(ctx: &'a Ctx, spec: &'a CheckSpec) -> BoxFuture<'a, Eval> {
             Ok(Kind::Exec(c)) => docker::exec(ctx, c).await,
             Ok(Kind::Container(c)) => docker::container(ctx, c).await,
             Ok(Kind::Tls(c)) => tls::tls(ctx, c).await,
+            Ok(Kind::Dashboard(c)) => grafana::dashboard(ctx, c).await,
             Ok(Kind::Scenario(c)) => scenario::run(ctx, c).await,
         }
     })
@@ -693,12 +695,14 @@ pub fn to_outcome(c: &CheckSpec, e: Eval, took: Duration) -> Outcome {
     }
 }
 
+/// Contexts for unit tests.
 #[cfg(test)]
-mod tests {
+pub mod testing {
     use super::*;
 
-    /// A context whose checks read only the workspace, or a port where nothing listens.
-    fn ctx(checks: &str, mode: Mode) -> (Ctx, tempfile::TempDir) {
+    /// A context whose checks read only the workspace, a port where nothing listens
+    /// (`closed`), or the given services (name, base URL: recorded-response servers).
+    pub fn ctx(checks: &str, mode: Mode, services_in: &[(&str, &str)]) -> (Ctx, tempfile::TempDir) {
         let ws = tempfile::tempdir().unwrap();
         std::fs::write(ws.path().join("present.txt"), "here\n").unwrap();
         let text = format!(
@@ -722,10 +726,23 @@ mod tests {
             running: true,
             ..Default::default()
         };
+        let mut services = BTreeMap::from([("closed".to_string(), closed)]);
+        for (name, url) in services_in {
+            let svc = Svc {
+                net: std::sync::Arc::new(Mutex::new(Net {
+                    url: Some((*url).to_string()),
+                    ..Default::default()
+                })),
+                id: (*name).to_string(),
+                running: true,
+                ..Default::default()
+            };
+            services.insert((*name).to_string(), svc);
+        }
         let c = Ctx {
             lab,
             workspace: ws.path().to_path_buf(),
-            services: BTreeMap::from([("closed".to_string(), closed)]),
+            services,
             client: crate::http::client(Duration::from_secs(2)),
             docker: Docker::unconnected().unwrap(),
             started_unix: now_unix(),
@@ -737,6 +754,15 @@ mod tests {
             settled_since: now_unix(),
         };
         (c, ws)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(checks: &str, mode: Mode) -> (Ctx, tempfile::TempDir) {
+        testing::ctx(checks, mode, &[])
     }
 
     const CHECKS: &str = r#"  - id: present

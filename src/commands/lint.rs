@@ -75,6 +75,8 @@ pub fn lint_lab(catalog: &Catalog, lab: &Lab) -> Vec<String> {
     };
     let services: BTreeSet<&str> = stack.services.keys().map(String::as_str).collect();
     let mut queries: Vec<(String, String)> = Vec::new();
+    // Dashboard checks without exactly one source (file or uid).
+    let mut sources: Vec<String> = Vec::new();
     let mut check_service = |svc: &str, id: &str| {
         if !services.contains(svc) {
             out.push(at(
@@ -123,6 +125,17 @@ pub fn lint_lab(catalog: &Catalog, lab: &Lab) -> Vec<String> {
             Ok(Kind::Http(h)) => check_service(&h.service, &c.id),
             Ok(Kind::Container(h)) => check_service(&h.service, &c.id),
             Ok(Kind::Tls(h)) => check_service(&h.service, &c.id),
+            Ok(Kind::Dashboard(d)) => {
+                if d.expect.every_target.returns_data {
+                    check_service(&d.server, &c.id);
+                }
+                if d.uid.is_some() {
+                    check_service(&d.grafana, &c.id);
+                }
+                if d.file.is_some() == d.uid.is_some() {
+                    sources.push(c.id.clone());
+                }
+            }
             Ok(Kind::Answer(a)) => {
                 if let Some(q) = &a.truth.promql {
                     queries.push((c.id.clone(), q.clone()));
@@ -130,6 +143,12 @@ pub fn lint_lab(catalog: &Catalog, lab: &Lab) -> Vec<String> {
             }
             _ => {}
         }
+    }
+    for id in sources {
+        out.push(at(
+            &format!("id: {id}"),
+            format!("dashboard check `{id}` needs exactly one of `file:` (a workspace dashboard JSON) or `uid:` (Grafana)"),
+        ));
     }
     for (key, t) in &lab.manifest.solution_answers {
         if let Some(q) = &t.promql {
