@@ -236,9 +236,16 @@ pub async fn promql(ctx: &Ctx, c: &PromqlCheck) -> Eval {
                 if e.pass {
                     e = same;
                 }
+                if e.pass
+                    && let Some(why) = too_early(ctx, server).await
+                {
+                    e = Eval::fail(e.expected, format!("{} {why}", e.observed));
+                }
                 // Two different answers over the same data at the same instant: an
                 // equivalent query would agree now, so waiting cannot turn this into a pass.
-                if differs && comparison_is_final(ctx, server, &[&expr, &eq.expr], &[&r, &reference]).await {
+                if differs
+                    && comparison_is_final(ctx, server, at, &[&expr, &eq.expr], &[&r, &reference]).await
+                {
                     e.settled = true;
                 }
             }
@@ -383,8 +390,15 @@ fn instant() -> f64 {
 /// reference answered with data, on a Prometheus, no query reads recorded series or alert
 /// state (those lag the raw data by an evaluation), and the checked query either answered
 /// with data too or had time to: it reads no past (offset, @) and the server has collected
-/// under its current configuration long enough for every target's first scrapes.
-async fn comparison_is_final(ctx: &Ctx, server: &str, exprs: &[&str], results: &[&QueryResult]) -> bool {
+/// under its current configuration long enough for every target's first scrapes, or every
+/// selector of each empty query had data at that instant (two samples in each range).
+async fn comparison_is_final(
+    ctx: &Ctx,
+    server: &str,
+    at: f64,
+    exprs: &[&str],
+    results: &[&QueryResult],
+) -> bool {
     let on_prometheus = ctx.services.get(server).is_some_and(|s| s.role == "prometheus");
     let reference_has_data = results.last().is_some_and(|r| !r.series.is_empty());
     if !(on_prometheus && reference_has_data && exprs.iter().all(|e| reads_raw_data_only(e))) {
@@ -398,10 +412,59 @@ async fn comparison_is_final(ctx: &Ctx, server: &str, exprs: &[&str], results: &
     let reads_past = exprs
         .iter()
         .any(|e| parser::parse(e).map_or(true, |p| ast_facts(&p).time_shift));
-    !reads_past
-        && collecting_for(ctx, server)
-            .await
-            .is_some_and(|age| age >= FIRST_SCRAPES_SECS)
+    if reads_past {
+        return false;
+    }
+    if collecting_for(ctx, server)
+        .await
+        .is_some_and(|age| age >= FIRST_SCRAPES_SECS)
+    {
+        return true;
+    }
+    // Early on: an empty answer is the query's own doing (a join on the wrong labels, a
+    // quantile without `le`, matchers that exclude every series) when every metric it reads
+    // was there at that instant: a query meaning the same would have had data to answer.
+    for (e, _) in exprs.iter().zip(results).filter(|(_, r)| r.series.is_empty()) {
+        let Ok(parsed) = parser::parse(e) else {
+            return false;
+        };
+        let f = ast_facts(&parsed);
+        if f.subquery || f.probes.is_empty() {
+            return false;
+        }
+        for p in &f.probes {
+            match query(ctx, server, p, Some(at)).await {
+                Ok(r) if !r.series.is_empty() => {}
+                _ => return false,
+            }
+        }
+    }
+    true
+}
+
+/// Why results cannot be compared yet: right after a start or reload some targets have
+/// not been scraped twice (Prometheus spreads first scrapes over one interval, and a rate
+/// needs two samples), so a query and its reference could agree only because a target's
+/// series are still missing from both (an over-selecting query would pass).
+async fn too_early(ctx: &Ctx, server: &str) -> Option<String> {
+    if !ctx.services.get(server).is_some_and(|s| s.role == "prometheus") {
+        return None;
+    }
+    let age = collecting_for(ctx, server).await?;
+    let targets = ctx.get_json(server, "/api/v1/targets?state=active").await.ok()?;
+    let longest = targets
+        .pointer("/data/activeTargets")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.get("scrapeInterval").and_then(Value::as_str))
+        .filter_map(|i| crate::duration::Dur::parse(i).ok())
+        .map(|d| d.0.as_secs_f64())
+        .fold(0.0, f64::max);
+    let needed = 2.0 * longest + 2.0;
+    (age < needed).then(|| {
+        format!("(but Prometheus has collected for only {age:.0}s since its start or last reload; results are compared once every target had two scrapes, after {needed:.0}s)")
+    })
 }
 
 /// Long enough after a start or a reload for every target to have been scraped at least
@@ -510,6 +573,11 @@ pub struct AstFacts {
     pub all_ranges: Vec<f64>,
     /// Whether a selector or subquery reads the past with `offset` or `@`.
     pub time_shift: bool,
+    /// Queries that answer with data when every metric a query reads was scraped:
+    /// `count(name)` per instant selector, `count(count_over_time(name[r]) >= 2)` per range
+    /// selector (the metric name only: matchers that exclude every existing series are the
+    /// query's own doing; a selector without a name is probed whole).
+    pub probes: Vec<String>,
 }
 
 /// Walks an expression and collects its facts.
@@ -543,6 +611,10 @@ fn walk(e: &Expr, func: Option<&str>, f: &mut AstFacts) {
             walk(&s.expr, None, f);
         }
         Expr::VectorSelector(v) => {
+            f.probes.push(match selector_name(v) {
+                Some(n) => format!("count({n})"),
+                None => format!("count({e})"),
+            });
             f.name_regex |= has_name_regex(v);
             f.time_shift |= v.offset.is_some() || v.at.is_some();
             if let Some(n) = selector_name(v) {
@@ -550,6 +622,10 @@ fn walk(e: &Expr, func: Option<&str>, f: &mut AstFacts) {
             }
         }
         Expr::MatrixSelector(m) => {
+            f.probes.push(match selector_name(&m.vs) {
+                Some(n) => format!("count(count_over_time({n}[{}ms]) >= 2)", m.range.as_millis()),
+                None => format!("count(count_over_time({e}) >= 2)"),
+            });
             f.name_regex |= has_name_regex(&m.vs);
             f.time_shift |= m.vs.offset.is_some() || m.vs.at.is_some();
             f.all_ranges.push(m.range.as_secs_f64());
@@ -919,6 +995,12 @@ pub async fn rule(ctx: &Ctx, c: &RuleCheck) -> Eval {
     // final (see `comparison_is_final`) when all of them could be compared on data.
     let mut differs_finally = false;
     if let Some(eq) = &s.equivalent_to {
+        if let Some(why) = too_early(ctx, &c.server).await {
+            return Eval::fail(
+                format!("a rule equivalent to {}", trim(&eq.expr, 120)),
+                format!("not compared yet: {why}"),
+            );
+        }
         let at = instant();
         let reference = match query(ctx, &c.server, &eq.expr, Some(at)).await {
             Ok(r) => r,
@@ -934,7 +1016,7 @@ pub async fn rule(ctx: &Ctx, c: &RuleCheck) -> Eval {
                 }
                 Ok(res) => {
                     differs_finally = differs_finally
-                        && comparison_is_final(ctx, &c.server, &[q, &eq.expr], &[&res, &reference]).await;
+                        && comparison_is_final(ctx, &c.server, at, &[q, &eq.expr], &[&res, &reference]).await;
                 }
                 Err(_) => differs_finally = false,
             }
@@ -1203,6 +1285,21 @@ mod tests {
         assert!(!compare_results(&vector(&[("a", 1.0)]), &vector(&[("a", 1.2)]), &eq).pass);
         let e = compare_results(&vector(&[("a", 1.0)]), &vector(&[("b", 1.0)]), &eq);
         assert!(!e.pass && e.observed.contains("1 missing"), "{e:?}");
+    }
+
+    #[test]
+    fn probes_ask_whether_each_selector_has_data() {
+        let e = parser::parse(
+            r#"histogram_quantile(0.9, sum by (job) (rate(b_bucket{job="d"}[1m]))) / on (job) up"#,
+        )
+        .unwrap();
+        assert_eq!(
+            ast_facts(&e).probes,
+            vec![
+                "count(count_over_time(b_bucket[60000ms]) >= 2)".to_string(),
+                "count(up)".to_string()
+            ]
+        );
     }
 
     #[test]
