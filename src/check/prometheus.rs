@@ -447,7 +447,7 @@ async fn comparison_is_final(
 /// needs two samples), so a query and its reference could agree only because a target's
 /// series are still missing from both (an over-selecting query would pass).
 async fn too_early(ctx: &Ctx, server: &str) -> Option<String> {
-    if !ctx.services.get(server).is_some_and(|s| s.role == "prometheus") {
+    if ctx.services.get(server).is_none_or(|s| s.role != "prometheus") {
         return None;
     }
     let age = collecting_for(ctx, server).await?;
