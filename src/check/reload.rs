@@ -70,6 +70,26 @@ impl Applied {
     }
 }
 
+/// What a stopped server's log says to fix: its error lines, each once (the log also holds
+/// the same error from earlier starts), or its last 8 lines when it logged no error.
+fn server_errors(logs: &str) -> Vec<String> {
+    let mut errors: Vec<String> = Vec::new();
+    for l in logs
+        .lines()
+        .filter(|l| l.contains("level=ERROR") || l.contains("level=error"))
+    {
+        let text = l.split_once(" level=").map_or(l, |(_, rest)| rest);
+        if !errors.iter().any(|e| e.ends_with(text)) {
+            errors.push(l.to_string());
+        }
+    }
+    if errors.is_empty() {
+        let all: Vec<String> = logs.lines().map(str::to_string).collect();
+        return all[all.len().saturating_sub(8)..].to_vec();
+    }
+    errors
+}
+
 /// Hash of some workspace files (a missing file hashes as absent).
 fn files_hash(ws: &Path, rels: &[String]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -93,10 +113,11 @@ async fn restart(ctx: &Ctx, name: &str, svc: &super::Svc) -> Result<(), (String,
     while std::time::Instant::now() < deadline {
         let (running, code) = ctx.docker.state(&svc.id).await.map_err(|e| fail(e.to_string()))?;
         if !running {
-            let logs = ctx.docker.logs_tail(&svc.id, 8).await;
+            let logs = ctx.docker.logs_tail(&svc.id, 20).await;
+            let shown = server_errors(&logs);
             return Err((
                 format!("{name} stopped (exit code {code}) after a restart to read your changed files"),
-                logs.lines().map(str::to_string).collect(),
+                shown,
             ));
         }
         ctx.refresh(name).await;
@@ -165,6 +186,23 @@ pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
     let mut failures = Vec::new();
     for (name, svc) in &ctx.services {
         let Some(reload_path) = &svc.reload else { continue };
+        let key = format!("{name}@{}", svc.id);
+        // A server that stopped on a file it reads at start (a key it cannot read, say):
+        // start it again on the learner's fixed files.
+        if !svc.running && !svc.restart_on.is_empty() {
+            let hash = svc.binds.iter().fold(0u64, |h, b| {
+                h.rotate_left(7) ^ workspace_hash(&ctx.workspace.join(b))
+            });
+            let folders = applied.get(&key).map(|a| a.folders.clone()).unwrap_or_default();
+            match restart(ctx, name, svc).await {
+                Ok(()) => {
+                    let rh = files_hash(&ctx.workspace, &svc.restart_on);
+                    applied.insert(key, Applied::now(hash, folders, rh));
+                }
+                Err((observed, detail)) => failures.push(failure(name, observed, detail)),
+            }
+            continue;
+        }
         if !svc.running {
             failures.push(failure(
                 name,
@@ -173,7 +211,6 @@ pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
             ));
             continue;
         }
-        let key = format!("{name}@{}", svc.id);
         let replaced = applied
             .get(&key)
             .map(|a| replaced_folders(&ctx.workspace, a))
@@ -376,4 +413,24 @@ pub fn newest_mtime(dir: &Path) -> f64 {
     let mut newest = 0.0;
     walk(dir, &mut newest);
     newest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stopped_servers_errors_are_shown_once() {
+        let logs = "time=1 level=INFO msg=start\ntime=1 level=ERROR msg=\"key: permission denied\"\ntime=2 level=INFO msg=start\ntime=2 level=ERROR msg=\"key: permission denied\"\n";
+        assert_eq!(
+            server_errors(logs),
+            vec!["time=1 level=ERROR msg=\"key: permission denied\"".to_string()]
+        );
+        let quiet = (0..10)
+            .map(|i| format!("line {i}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(server_errors(&quiet).len(), 8);
+        assert_eq!(server_errors(&quiet)[7], "line 9");
+    }
 }

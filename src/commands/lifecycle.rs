@@ -27,7 +27,9 @@ pub async fn status() -> Result<u8, Error> {
         println!("lab {}{kind} — workspace {}", r.lab, r.workspace.display());
         let width = r.containers.iter().map(|c| c.service().len()).max().unwrap_or(8);
         for c in &r.containers {
-            let url = c.url().unwrap_or_else(|| "-".to_string());
+            let url = super::session::shown_url(c)
+                .await
+                .unwrap_or_else(|| "-".to_string());
             println!("  {:width$}  {:8} {url}  {}", c.service(), c.state, c.status);
         }
     }

@@ -91,6 +91,18 @@ pub fn param_vars(lab: &Lab, seed: u64) -> BTreeMap<String, String> {
     vars
 }
 
+/// A service's URL as shown to the learner: `https://` when a service that may serve TLS
+/// does now.
+pub async fn shown_url(c: &Owned) -> Option<String> {
+    let url = c.url()?;
+    if c.labels.contains_key(crate::runtime::LABEL_TLS)
+        && crate::http::serves_https(&crate::http::client(std::time::Duration::from_secs(3)), &url).await
+    {
+        return Some(url.replacen("http://", "https://", 1));
+    }
+    Some(url)
+}
+
 /// Template variables of a running lab: params, seed, service URLs.
 pub fn template_vars(lab: &Lab, run: &Running) -> BTreeMap<String, String> {
     let mut vars = param_vars(lab, run.seed);

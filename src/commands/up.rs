@@ -171,7 +171,7 @@ pub async fn up(
                 "lab {id} is already up (workspace {}); reusing it",
                 run.workspace.display()
             );
-            print_services(&run.containers);
+            print_services(&run.containers).await;
             println!(
                 "\nnext: edit the files in {}, then run `promlab check`",
                 run.workspace.display()
@@ -237,7 +237,7 @@ pub async fn up(
         lab.manifest.title,
         started.elapsed().as_secs_f64()
     );
-    print_services(&owned);
+    print_services(&owned).await;
     match prepared {
         Prepared::Fresh => println!("\nworkspace: {} (fresh copy of the starter)", ws.display()),
         Prepared::Kept => println!(
@@ -252,10 +252,12 @@ pub async fn up(
 }
 
 /// Prints one line per service with its URL.
-pub fn print_services(owned: &[Owned]) {
+pub async fn print_services(owned: &[Owned]) {
     let width = owned.iter().map(|c| c.service().len()).max().unwrap_or(8);
     for c in owned {
-        let url = c.url().unwrap_or_else(|| "(lab network only)".to_string());
+        let url = super::session::shown_url(c)
+            .await
+            .unwrap_or_else(|| "(lab network only)".to_string());
         println!("  {:width$}  {url}  {}", c.service(), c.state);
     }
 }
