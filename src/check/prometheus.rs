@@ -237,7 +237,7 @@ pub async fn promql(ctx: &Ctx, c: &PromqlCheck) -> Eval {
                     e = same;
                 }
                 if e.pass
-                    && let Some(why) = too_early(ctx, server).await
+                    && let Some(why) = too_early(ctx, server, &[&expr, &eq.expr]).await
                 {
                     e = Eval::fail(e.expected, format!("{} {why}", e.observed));
                 }
@@ -446,17 +446,45 @@ async fn comparison_is_final(
 /// not been scraped twice (Prometheus spreads first scrapes over one interval, and a rate
 /// needs two samples), so a query and its reference could agree only because a target's
 /// series are still missing from both (an over-selecting query would pass).
-async fn too_early(ctx: &Ctx, server: &str) -> Option<String> {
+async fn too_early(ctx: &Ctx, server: &str, exprs: &[&str]) -> Option<String> {
     if ctx.services.get(server).is_none_or(|s| s.role != "prometheus") {
         return None;
     }
     let age = collecting_for(ctx, server).await?;
     let targets = ctx.get_json(server, "/api/v1/targets?state=active").await.ok()?;
+    // Only the jobs whose series the queries read (all jobs when that cannot be told).
+    let mut metrics: Vec<String> = exprs
+        .iter()
+        .filter_map(|e| parser::parse(e).ok())
+        .flat_map(|p| ast_facts(&p).metrics)
+        .collect();
+    metrics.sort();
+    metrics.dedup();
+    let jobs: Vec<String> = if metrics.is_empty() {
+        Vec::new()
+    } else {
+        let q = format!("group by (job) ({{__name__=~\"{}\"}})", metrics.join("|"));
+        query(ctx, server, &q, None)
+            .await
+            .map(|r| {
+                r.series
+                    .iter()
+                    .filter_map(|s| s.labels.get("job").cloned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     let longest = targets
         .pointer("/data/activeTargets")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
+        .filter(|t| {
+            jobs.is_empty()
+                || t.pointer("/labels/job")
+                    .and_then(Value::as_str)
+                    .is_some_and(|j| jobs.iter().any(|x| x == j))
+        })
         .filter_map(|t| t.get("scrapeInterval").and_then(Value::as_str))
         .filter_map(|i| crate::duration::Dur::parse(i).ok())
         .map(|d| d.0.as_secs_f64())
@@ -995,7 +1023,12 @@ pub async fn rule(ctx: &Ctx, c: &RuleCheck) -> Eval {
     // final (see `comparison_is_final`) when all of them could be compared on data.
     let mut differs_finally = false;
     if let Some(eq) = &s.equivalent_to {
-        if let Some(why) = too_early(ctx, &c.server).await {
+        let mut exprs: Vec<&str> = selected
+            .iter()
+            .filter_map(|r| r.1.get("query").and_then(Value::as_str))
+            .collect();
+        exprs.push(&eq.expr);
+        if let Some(why) = too_early(ctx, &c.server, &exprs).await {
             return Eval::fail(
                 format!("a rule equivalent to {}", trim(&eq.expr, 120)),
                 format!("not compared yet: {why}"),
