@@ -22,8 +22,14 @@ pub fn client(timeout: Duration) -> reqwest::Client {
         .unwrap_or_default()
 }
 
-/// Whether a server on `base` (`http://127.0.0.1:PORT`) speaks HTTPS: Go's servers answer
-/// a plain request on a TLS port with 400 "Client sent an HTTP request to an HTTPS server".
+/// Whether an answer to a plain-HTTP request says the port speaks HTTPS: Go's servers
+/// answer 400 "Client sent an HTTP request to an HTTPS server".
+pub fn is_https_refusal(status: u16, body: &str) -> bool {
+    status == 400 && body.contains("HTTPS server")
+}
+
+/// Whether a server on `base` (`http://127.0.0.1:PORT`) speaks HTTPS (see
+/// `is_https_refusal`; a server that drops plain requests is asked over HTTPS).
 pub async fn serves_https(client: &reqwest::Client, base: &str) -> bool {
     let plain = client
         .get(format!("{base}/"))
@@ -31,7 +37,7 @@ pub async fn serves_https(client: &reqwest::Client, base: &str) -> bool {
         .send()
         .await;
     match plain {
-        Ok(r) if r.status().as_u16() == 400 => r.text().await.is_ok_and(|b| b.contains("HTTPS server")),
+        Ok(r) if r.status().as_u16() == 400 => r.text().await.is_ok_and(|b| is_https_refusal(400, &b)),
         Ok(_) => false,
         Err(_) => {
             let tls = base.replacen("http://", "https://", 1);

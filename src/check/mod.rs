@@ -291,7 +291,7 @@ impl Report {
 
     /// Whether any check genuinely failed.
     pub fn any_failed(&self) -> bool {
-        self.outcomes.iter().any(|o| o.status == Status::Fail)
+        !self.genuine_failures().is_empty()
     }
 }
 
@@ -370,17 +370,25 @@ impl Ctx {
 
     /// Finds out which services that may serve TLS do so now (after `up` or a restart).
     pub async fn detect_schemes(&self) {
-        for svc in self.services.values().filter(|s| s.tls) {
-            let Some(u) = svc.net().url else { continue };
-            let https = crate::http::serves_https(&self.client, &u).await;
-            svc.net
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .https = https;
+        for svc in self.services.values() {
+            self.detect_scheme(svc).await;
         }
     }
 
-    /// Re-reads a service's published ports after its container was restarted (Docker
+    /// Finds out whether a service that may serve TLS does so now.
+    pub async fn detect_scheme(&self, svc: &Svc) {
+        if !svc.tls {
+            return;
+        }
+        let Some(u) = svc.net().url else { return };
+        let https = crate::http::serves_https(&self.client, &u).await;
+        svc.net
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .https = https;
+    }
+
+    /// Re-reads a service's published ports after its container was (re)started (Docker
     /// draws new ephemeral host ports) and probes its scheme again.
     pub async fn refresh(&self, service: &str) {
         let Some(svc) = self.services.get(service) else {
@@ -389,13 +397,8 @@ impl Ctx {
         let Ok(ports) = self.docker.published_ports(&svc.id).await else {
             return;
         };
-        let mut net = Net::new(ports, svc.port);
-        if svc.tls
-            && let Some(u) = &net.url
-        {
-            net.https = crate::http::serves_https(&self.client, u).await;
-        }
-        *svc.net.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = net;
+        *svc.net.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Net::new(ports, svc.port);
+        self.detect_scheme(svc).await;
     }
 
     /// The container id of a service.

@@ -639,27 +639,25 @@ fn walk(e: &Expr, func: Option<&str>, f: &mut AstFacts) {
             walk(&s.expr, None, f);
         }
         Expr::VectorSelector(v) => {
-            f.probes.push(match selector_name(v) {
+            let name = selector_name(v);
+            f.probes.push(match &name {
                 Some(n) => format!("count({n})"),
                 None => format!("count({e})"),
             });
             f.name_regex |= has_name_regex(v);
             f.time_shift |= v.offset.is_some() || v.at.is_some();
-            if let Some(n) = selector_name(v) {
-                f.metrics.push(n);
-            }
+            f.metrics.extend(name);
         }
         Expr::MatrixSelector(m) => {
-            f.probes.push(match selector_name(&m.vs) {
+            let name = selector_name(&m.vs);
+            f.probes.push(match &name {
                 Some(n) => format!("count(count_over_time({n}[{}ms]) >= 2)", m.range.as_millis()),
                 None => format!("count(count_over_time({e}) >= 2)"),
             });
             f.name_regex |= has_name_regex(&m.vs);
             f.time_shift |= m.vs.offset.is_some() || m.vs.at.is_some();
             f.all_ranges.push(m.range.as_secs_f64());
-            if let Some(n) = selector_name(&m.vs) {
-                f.metrics.push(n);
-            }
+            f.metrics.extend(name);
             if let Some(name) = func {
                 f.ranges.push((name.to_string(), m.range.as_secs_f64()));
             }

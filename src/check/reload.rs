@@ -90,6 +90,13 @@ fn server_errors(logs: &str) -> Vec<String> {
     errors
 }
 
+/// Hash of the workspace folders bound into a service.
+fn binds_hash(ws: &Path, binds: &[String]) -> u64 {
+    binds
+        .iter()
+        .fold(0u64, |h, b| h.rotate_left(7) ^ workspace_hash(&ws.join(b)))
+}
+
 /// Hash of some workspace files (a missing file hashes as absent).
 fn files_hash(ws: &Path, rels: &[String]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -108,6 +115,9 @@ async fn restart(ctx: &Ctx, name: &str, svc: &super::Svc) -> Result<(), (String,
         .restart(&svc.id)
         .await
         .map_err(|e| fail(format!("cannot restart {name}: {e}")))?;
+    // Ports are drawn when the container starts: read them once; the scheme is known only
+    // once the server listens, so it is probed on every round.
+    ctx.refresh(name).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let mut last = String::new();
     while std::time::Instant::now() < deadline {
@@ -120,7 +130,7 @@ async fn restart(ctx: &Ctx, name: &str, svc: &super::Svc) -> Result<(), (String,
                 shown,
             ));
         }
-        ctx.refresh(name).await;
+        ctx.detect_scheme(svc).await;
         if let (Ok(base), Some(ready)) = (ctx.url(name), &svc.ready) {
             match ctx.client.get(format!("{base}{ready}")).send().await {
                 Ok(r) if r.status().is_success() => return Ok(()),
@@ -187,17 +197,23 @@ pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
     for (name, svc) in &ctx.services {
         let Some(reload_path) = &svc.reload else { continue };
         let key = format!("{name}@{}", svc.id);
-        // A server that stopped on a file it reads at start (a key it cannot read, say):
-        // start it again on the learner's fixed files.
-        if !svc.running && !svc.restart_on.is_empty() {
-            let hash = svc.binds.iter().fold(0u64, |h, b| {
-                h.rotate_left(7) ^ workspace_hash(&ctx.workspace.join(b))
-            });
+        let hash = binds_hash(&ctx.workspace, &svc.binds);
+        let restart_hash = files_hash(&ctx.workspace, &svc.restart_on);
+        // A file read only at start changed, or the server stopped on one (a key it cannot
+        // read, say): start it again on the learner's files.
+        let start_again = !svc.restart_on.is_empty()
+            && (!svc.running || applied.get(&key).is_some_and(|a| a.restart_hash != restart_hash));
+        if svc.running
+            && let Some(o) = replaced_failure(ctx, name, applied.get(&key))
+        {
+            failures.push(o);
+            continue;
+        }
+        if start_again {
             let folders = applied.get(&key).map(|a| a.folders.clone()).unwrap_or_default();
             match restart(ctx, name, svc).await {
                 Ok(()) => {
-                    let rh = files_hash(&ctx.workspace, &svc.restart_on);
-                    applied.insert(key, Applied::now(hash, folders, rh));
+                    applied.insert(key, Applied::now(hash, folders, restart_hash));
                 }
                 Err((observed, detail)) => failures.push(failure(name, observed, detail)),
             }
@@ -209,43 +225,6 @@ pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
                 format!("{name} is not running"),
                 vec![format!("`promlab logs {name}` shows why; fix the file it complains about, then run `promlab up {} --fresh`", ctx.lab.id())],
             ));
-            continue;
-        }
-        let replaced = applied
-            .get(&key)
-            .map(|a| replaced_folders(&ctx.workspace, a))
-            .unwrap_or_default();
-        if !replaced.is_empty() {
-            let folders = replaced
-                .iter()
-                .map(|r| format!("{r}/"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            failures.push(failure(
-                name,
-                format!("{folders} in the workspace was replaced after `promlab up`: {name} still sees the old folder (a bind mount follows the folder, not its path)"),
-                vec![format!(
-                    "run `promlab up {} --fresh` to mount the new folder (your files stay), and from then on edit files in place rather than deleting and copying the folder",
-                    ctx.lab.id()
-                )],
-            ));
-            continue;
-        }
-        let hash = svc.binds.iter().fold(0u64, |h, b| {
-            h.rotate_left(7) ^ workspace_hash(&ctx.workspace.join(b))
-        });
-        let restart_hash = files_hash(&ctx.workspace, &svc.restart_on);
-        if let Some(a) = applied.get(&key)
-            && !svc.restart_on.is_empty()
-            && a.restart_hash != restart_hash
-        {
-            match restart(ctx, name, svc).await {
-                Ok(()) => {
-                    let folders = a.folders.clone();
-                    applied.insert(key, Applied::now(hash, folders, restart_hash));
-                }
-                Err((observed, detail)) => failures.push(failure(name, observed, detail)),
-            }
             continue;
         }
         let confirmed_ok = confirm(ctx, name, &svc.role).await;
@@ -293,6 +272,32 @@ pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
         .map(|(_, a)| a.at)
         .fold(0.0, f64::max);
     (failures, newest)
+}
+
+/// The failure for bound folders replaced since the container was created (it still sees
+/// the old ones), if any.
+fn replaced_failure(ctx: &Ctx, name: &str, applied: Option<&Applied>) -> Option<Outcome> {
+    let replaced = applied
+        .map(|a| replaced_folders(&ctx.workspace, a))
+        .unwrap_or_default();
+    if replaced.is_empty() {
+        return None;
+    }
+    let folders = replaced
+        .iter()
+        .map(|r| format!("{r}/"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(failure(
+        name,
+        format!(
+            "{folders} in the workspace was replaced after `promlab up`: {name} still sees the old folder (a bind mount follows the folder, not its path)"
+        ),
+        vec![format!(
+            "run `promlab up {} --fresh` to mount the new folder (your files stay), and from then on edit files in place rather than deleting and copying the folder",
+            ctx.lab.id()
+        )],
+    ))
 }
 
 /// Whether the server says its last reload succeeded (`None` when it cannot tell).
@@ -370,9 +375,7 @@ pub fn record_started(ws: &Path, services: &[Started]) {
         restart_on,
     } in services
     {
-        let hash = binds
-            .iter()
-            .fold(0u64, |h, b| h.rotate_left(7) ^ workspace_hash(&ws.join(b)));
+        let hash = binds_hash(ws, binds);
         let folders = binds
             .iter()
             .map(|b| (b.clone(), folder_id(&ws.join(b))))

@@ -18,6 +18,7 @@ pub async fn status() -> Result<u8, Error> {
         println!("no lab is running; start one with `promlab up ID` (`promlab list` shows them)");
         return Ok(exit::OK);
     }
+    let client = crate::http::client(std::time::Duration::from_secs(3));
     for r in labs {
         let kind = if r.project == project_name(r.lab) {
             String::new()
@@ -27,7 +28,7 @@ pub async fn status() -> Result<u8, Error> {
         println!("lab {}{kind} — workspace {}", r.lab, r.workspace.display());
         let width = r.containers.iter().map(|c| c.service().len()).max().unwrap_or(8);
         for c in &r.containers {
-            let url = super::session::shown_url(c)
+            let url = super::session::shown_url(&client, c)
                 .await
                 .unwrap_or_else(|| "-".to_string());
             println!("  {:width$}  {:8} {url}  {}", c.service(), c.state, c.status);

@@ -93,11 +93,9 @@ pub fn param_vars(lab: &Lab, seed: u64) -> BTreeMap<String, String> {
 
 /// A service's URL as shown to the learner: `https://` when a service that may serve TLS
 /// does now.
-pub async fn shown_url(c: &Owned) -> Option<String> {
+pub async fn shown_url(client: &reqwest::Client, c: &Owned) -> Option<String> {
     let url = c.url()?;
-    if c.labels.contains_key(crate::runtime::LABEL_TLS)
-        && crate::http::serves_https(&crate::http::client(std::time::Duration::from_secs(3)), &url).await
-    {
+    if c.labels.contains_key(crate::runtime::LABEL_TLS) && crate::http::serves_https(client, &url).await {
         return Some(url.replacen("http://", "https://", 1));
     }
     Some(url)
@@ -130,15 +128,16 @@ pub fn context(docker: &Docker, lab: Lab, run: &Running, mode: crate::check::Mod
         .containers
         .iter()
         .map(|c| {
+            let port = c.label(crate::runtime::LABEL_PORT).parse().ok();
             (
                 c.service().to_string(),
                 Svc {
                     net: std::sync::Arc::new(std::sync::Mutex::new(crate::check::Net::new(
                         c.ports.iter().map(|p| (p.0, p.2)).collect(),
-                        c.label(crate::runtime::LABEL_PORT).parse().ok(),
+                        port,
                     ))),
                     tls: c.labels.contains_key(crate::runtime::LABEL_TLS),
-                    port: c.label(crate::runtime::LABEL_PORT).parse().ok(),
+                    port,
                     ready: c.labels.get(crate::runtime::LABEL_READY).cloned(),
                     restart_on: c.label_list(crate::runtime::LABEL_RESTART_ON),
                     id: c.id.clone(),

@@ -254,8 +254,9 @@ pub async fn up(
 /// Prints one line per service with its URL.
 pub async fn print_services(owned: &[Owned]) {
     let width = owned.iter().map(|c| c.service().len()).max().unwrap_or(8);
+    let client = crate::http::client(std::time::Duration::from_secs(3));
     for c in owned {
-        let url = super::session::shown_url(c)
+        let url = super::session::shown_url(&client, c)
             .await
             .unwrap_or_else(|| "(lab network only)".to_string());
         println!("  {:width$}  {url}  {}", c.service(), c.state);

@@ -105,7 +105,6 @@ pub fn judge_near_miss(name: &str, declared: Option<&Vec<String>>, r: &Report) -
                 )
             })
     };
-
     Phase {
         name: format!("near-miss:{name}"),
         ok: problem.is_none(),

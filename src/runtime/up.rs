@@ -207,7 +207,7 @@ async fn wait_ready(
                 Ok(r) if r.status().as_u16() == 400 && u.starts_with("http://") => {
                     // A web config that turns TLS on: the same path, over HTTPS.
                     let body = r.text().await.unwrap_or_default();
-                    if body.contains("HTTPS server") {
+                    if crate::http::is_https_refusal(400, &body) {
                         url = Some(u.replacen("http://", "https://", 1));
                         continue;
                     }
