@@ -199,6 +199,11 @@ fn explain(e: &str) -> String {
     if e.contains("InvalidContentType") || e.contains("corrupt message") {
         return "the port answers plain HTTP, not TLS (is tls_server_config set in the web config file, and was the server restarted since?)".to_string();
     }
+    if e.contains("InternalError") {
+        return format!(
+            "the server failed its side of the handshake ({e}): it often cannot read its certificate or key file; `promlab logs SERVICE` says which"
+        );
+    }
     if e.contains("CertificateRequired") {
         return format!("the server requires a client certificate ({e})");
     }
@@ -449,6 +454,7 @@ mod tests {
     fn plain_http_is_named() {
         assert!(explain("received corrupt message of type InvalidContentType").contains("plain HTTP"));
         assert!(explain("received fatal alert: CertificateRequired").contains("client certificate"));
+        assert!(explain("received fatal alert: InternalError").contains("certificate or key file"));
         assert_eq!(explain("other"), "other");
     }
 }
