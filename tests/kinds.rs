@@ -488,6 +488,14 @@ checks:
       at: prometheus
       alertname: SlowAlert
       expect: {count: 1, state: firing}
+  - id: alert-prom-label-miss
+    title: MiscasedAlert fires with severity=page
+    hint: h
+    within: 75s
+    alert:
+      at: prometheus
+      alertname: MiscasedAlert
+      expect: {count: 1, labels: {severity: page}}
   - id: alert-am-pass
     title: GoodAlert reaches Alertmanager and is routed to team-pager
     hint: h
@@ -791,7 +799,14 @@ const KINDS_EXPECTED: &[(&str, &str)] = &[
     ("rule-equiv-pass", ""),
     ("rule-equiv-miss", "computes something else than the reference"),
     ("alert-prom-pass", ""),
-    ("alert-prom-miss", "state \"pending\""),
+    (
+        "alert-prom-miss",
+        "cannot pass within 75s of your last change: the rule holds a new SlowAlert pending for `for: 10m`",
+    ),
+    (
+        "alert-prom-label-miss",
+        "every loaded rule named MiscasedAlert sets the label severity=\"Page\"",
+    ),
     ("alert-am-pass", ""),
     ("alert-am-miss", "receivers [\"default\"]"),
     ("http-pass", ""),

@@ -41,6 +41,16 @@ pub async fn alert(ctx: &Ctx, c: &AlertCheck) -> Eval {
         left_over = before - all.len();
     }
     let mut e = judge_alerts(&all, c, at_am, &server);
+    if !e.pass
+        && !at_am
+        && let Ok(rules) = ctx.get_json(&server, "/api/v1/rules?type=alert").await
+    {
+        e = match prospects(&rules, c, super::now_unix()) {
+            Prospect::Never(why) => e.with_detail(why).settled(),
+            Prospect::NotBefore(t, why) => e.not_before(t, why),
+            Prospect::Open => e,
+        };
+    }
     if left_over > 0 {
         e = e.with_detail(format!(
             "ignored {left_over} alert(s) Prometheus no longer has (left over from an earlier version of a rule: Alertmanager keeps them until they expire)"
@@ -93,6 +103,113 @@ fn still_alive(am_alert: &Value, live: &[serde_json::Map<String, Value>]) -> boo
     };
     live.iter()
         .any(|p| p.iter().all(|(k, v)| labels.get(k) == Some(v)))
+}
+
+/// What the loaded alerting rules allow a failing `alert` check at Prometheus to hope for.
+#[derive(Debug, PartialEq)]
+pub enum Prospect {
+    /// No loaded rule can ever produce an alert that passes: waiting cannot help.
+    Never(String),
+    /// No alert can pass before this unix time (a rule's `for:` holds it pending).
+    NotBefore(f64, String),
+    /// It may pass at any moment.
+    Open,
+}
+
+/// Alerts at Prometheus come only from its alerting rules: the name, the constant labels
+/// (rule labels without a template override the expression's) and the `for:` of the rules
+/// loaded now bound what can ever be selected and how soon it can fire. Only a check that
+/// needs at least one alert is bounded.
+pub fn prospects(rules_doc: &Value, c: &AlertCheck, now: f64) -> Prospect {
+    let Some(name) = &c.alertname else {
+        return Prospect::Open;
+    };
+    let count = c.expect.count.clone().unwrap_or_else(|| Cmp::ge(1.0));
+    if count.check(Some(&Value::from(0))).is_ok() {
+        return Prospect::Open;
+    }
+    let Some(groups) = rules_doc.pointer("/data/groups").and_then(Value::as_array) else {
+        return Prospect::Open;
+    };
+    let rules: Vec<&Value> = groups
+        .iter()
+        .filter_map(|g| g.get("rules").and_then(Value::as_array))
+        .flatten()
+        .filter(|r| r.get("type").and_then(Value::as_str) == Some("alerting"))
+        .filter(|r| r.get("name").and_then(Value::as_str) == Some(name.as_str()))
+        .collect();
+    if rules.is_empty() {
+        return Prospect::Never(format!(
+            "Prometheus has no alerting rule named {name} loaded: no such alert can appear until a rule file defines it"
+        ));
+    }
+    // A constant rule label the check rejects: the rule's alerts are never selected (a
+    // selecting label) or always fail (an expected label).
+    let conflict = |r: &Value| -> Option<String> {
+        let labels = r.get("labels").and_then(Value::as_object)?;
+        [&c.labels, &c.expect.labels].into_iter().find_map(|wanted| {
+            wanted.iter().find_map(|(k, cmp)| {
+                let v = labels.get(k)?;
+                let constant = v.as_str().is_some_and(|t| !t.contains("{{"));
+                (constant && cmp.check(Some(v)).is_err())
+                    .then(|| format!("{k}={} where the check wants {k} {}", show(v), cmp.describe()))
+            })
+        })
+    };
+    let viable: Vec<&Value> = rules.iter().copied().filter(|r| conflict(r).is_none()).collect();
+    if viable.is_empty() {
+        let why = rules.iter().find_map(|r| conflict(r)).unwrap_or_default();
+        return Prospect::Never(format!(
+            "every loaded rule named {name} sets the label {why}: none of its alerts can pass until the rule changes"
+        ));
+    }
+    // `for:` bounds how soon an alert that must fire can: a new one only after a full `for`,
+    // a pending one `for` after it became active.
+    let wants_firing = c.expect.state.as_ref().is_some_and(|s| {
+        s.check(Some(&Value::from("firing"))).is_ok() && s.check(Some(&Value::from("pending"))).is_err()
+    });
+    if !wants_firing {
+        return Prospect::Open;
+    }
+    let mut earliest = f64::INFINITY;
+    let mut longest = 0.0_f64;
+    for r in viable {
+        let hold = r.get("duration").and_then(Value::as_f64).unwrap_or(0.0);
+        longest = longest.max(hold);
+        earliest = earliest.min(now + hold);
+        for a in r.get("alerts").and_then(Value::as_array).into_iter().flatten() {
+            let selected = c
+                .labels
+                .iter()
+                .all(|(k, cmp)| cmp.check(a.get("labels").and_then(|l| l.get(k))).is_ok());
+            if !selected {
+                continue;
+            }
+            match a.get("state").and_then(Value::as_str) {
+                Some("pending") => {
+                    let since = a
+                        .get("activeAt")
+                        .and_then(Value::as_str)
+                        .and_then(crate::component::time::parse_rfc3339);
+                    match since {
+                        Some(t) => earliest = earliest.min(t + hold),
+                        None => return Prospect::Open,
+                    }
+                }
+                _ => return Prospect::Open,
+            }
+        }
+    }
+    if earliest <= now {
+        return Prospect::Open;
+    }
+    Prospect::NotBefore(
+        earliest,
+        format!(
+            "the rule holds a new {name} pending for `for: {}` before it fires",
+            humantime::format_duration(std::time::Duration::from_secs_f64(longest))
+        ),
+    )
 }
 
 /// Judges a list of alerts (Prometheus `/api/v1/alerts` data or Alertmanager `/api/v2/alerts`).
@@ -300,12 +417,75 @@ pub async fn notification(ctx: &Ctx, c: &NotificationCheck) -> Eval {
     } else {
         0.0
     };
-    judge_notifications(
+    let e = judge_notifications(
         doc.as_array().map(Vec::as_slice).unwrap_or(&[]),
         others.as_ref(),
         c,
         since,
-    )
+    );
+    if !e.pass
+        && c.status.as_deref() == Some("resolved")
+        && c.expect
+            .count
+            .as_ref()
+            .is_none_or(|n| n.check(Some(&Value::from(0))).is_err())
+        && !doc
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r.pointer("/payload/status").and_then(Value::as_str) == Some("resolved"))
+        && !resolved_ever_sent(ctx).await
+    {
+        return e
+            .with_detail(
+                "no webhook receiver of the lab's Alertmanager has `send_resolved: true`: a resolved notification is never sent",
+            )
+            .settled();
+    }
+    e
+}
+
+/// Whether any webhook receiver of the lab's Alertmanagers sends resolved notifications
+/// (true when that cannot be read: only a known "never" may settle a check).
+async fn resolved_ever_sent(ctx: &Ctx) -> bool {
+    let ams: Vec<&String> = ctx
+        .services
+        .iter()
+        .filter(|(_, s)| s.role == "alertmanager")
+        .map(|(n, _)| n)
+        .collect();
+    if ams.is_empty() {
+        return true;
+    }
+    for am in ams {
+        let Ok(status) = ctx.get_json(am, "/api/v2/status").await else {
+            return true;
+        };
+        let text = status
+            .pointer("/config/original")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let Ok(config) = serde_yaml::from_str::<Value>(text) else {
+            return true;
+        };
+        if sends_resolved(&config) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether an Alertmanager configuration has a webhook receiver that sends resolved
+/// notifications (`send_resolved` defaults to true for webhooks).
+pub fn sends_resolved(config: &Value) -> bool {
+    config
+        .get("receivers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get("webhook_configs").and_then(Value::as_array))
+        .flatten()
+        .any(|w| w.get("send_resolved").and_then(Value::as_bool) != Some(false))
 }
 
 /// Judges the sink's records for one hook.
@@ -404,6 +584,113 @@ pub fn judge_notifications(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn check(yaml: &str) -> AlertCheck {
+        serde_yaml::from_str(yaml).expect("an alert check")
+    }
+
+    fn rules(rules: Value) -> Value {
+        serde_json::json!({"status": "success", "data": {"groups": [{"name": "g", "rules": rules}]}})
+    }
+
+    const FIRING_CRITICAL: &str = "{alertname: DemoDown, labels: {instance: 'demo-3:8080'}, expect: {state: firing, labels: {severity: critical}}}";
+
+    #[test]
+    fn no_rule_of_that_name_is_never() {
+        let doc =
+            rules(serde_json::json!([{"type": "alerting", "name": "Other", "duration": 0, "labels": {}}]));
+        let p = prospects(&doc, &check(FIRING_CRITICAL), 1000.0);
+        assert!(
+            matches!(p, Prospect::Never(ref w) if w.contains("no alerting rule named DemoDown")),
+            "{p:?}"
+        );
+        let quiet = check("{alertname: DemoDown, expect: {count: 0}}");
+        assert_eq!(
+            prospects(&doc, &quiet, 1000.0),
+            Prospect::Open,
+            "a check that allows no alert is never bounded"
+        );
+    }
+
+    #[test]
+    fn a_constant_label_the_check_rejects_is_never_but_a_template_is_open() {
+        let warning = rules(
+            serde_json::json!([{"type": "alerting", "name": "DemoDown", "duration": 0, "labels": {"severity": "warning"}}]),
+        );
+        let p = prospects(&warning, &check(FIRING_CRITICAL), 1000.0);
+        assert!(
+            matches!(p, Prospect::Never(ref w) if w.contains("severity=\"warning\" where the check wants severity = \"critical\"")),
+            "{p:?}"
+        );
+        let templated = rules(
+            serde_json::json!([{"type": "alerting", "name": "DemoDown", "duration": 0, "labels": {"severity": "{{ $labels.sev }}"}}]),
+        );
+        assert_eq!(
+            prospects(&templated, &check(FIRING_CRITICAL), 1000.0),
+            Prospect::Open
+        );
+        let one_right = rules(serde_json::json!([
+            {"type": "alerting", "name": "DemoDown", "duration": 0, "labels": {"severity": "warning"}},
+            {"type": "alerting", "name": "DemoDown", "duration": 0, "labels": {"severity": "critical"}}
+        ]));
+        assert_eq!(
+            prospects(&one_right, &check(FIRING_CRITICAL), 1000.0),
+            Prospect::Open
+        );
+    }
+
+    #[test]
+    fn for_bounds_how_soon_it_can_fire() {
+        let doc = rules(
+            serde_json::json!([{"type": "alerting", "name": "DemoDown", "duration": 300, "labels": {"severity": "critical"}, "alerts": []}]),
+        );
+        let p = prospects(&doc, &check(FIRING_CRITICAL), 1000.0);
+        assert!(
+            matches!(p, Prospect::NotBefore(t, ref w) if t == 1300.0 && w.contains("for: 5m")),
+            "{p:?}"
+        );
+        // A selected alert pending since 1_700_000_000 fires 300s later; another instance's does not count.
+        let pending = rules(
+            serde_json::json!([{"type": "alerting", "name": "DemoDown", "duration": 300, "labels": {}, "alerts": [
+                {"labels": {"instance": "demo-3:8080"}, "state": "pending", "activeAt": "2023-11-14T22:13:20Z"},
+                {"labels": {"instance": "demo-1:8080"}, "state": "pending", "activeAt": "2023-11-14T22:00:00Z"}
+            ]}]),
+        );
+        let p = prospects(&pending, &check(FIRING_CRITICAL), 1_700_000_100.0);
+        assert!(
+            matches!(p, Prospect::NotBefore(t, _) if t == 1_700_000_300.0),
+            "{p:?}"
+        );
+        assert_eq!(
+            prospects(&pending, &check(FIRING_CRITICAL), 1_700_000_400.0),
+            Prospect::Open,
+            "past the bound"
+        );
+        let pending_ok = check("{alertname: DemoDown, expect: {state: {regex: 'pending|firing'}}}");
+        assert_eq!(
+            prospects(&doc, &pending_ok, 1000.0),
+            Prospect::Open,
+            "pending is enough: no bound"
+        );
+    }
+
+    #[test]
+    fn resolved_notifications_need_a_webhook_that_sends_them() {
+        let config = |yaml: &str| -> Value { serde_yaml::from_str(yaml).unwrap() };
+        let off = config(
+            "receivers: [{name: a, webhook_configs: [{url: '<secret>', send_resolved: false}]}, {name: b}]",
+        );
+        assert!(!sends_resolved(&off));
+        let one_on = config(
+            "receivers: [{name: a, webhook_configs: [{send_resolved: false}, {send_resolved: true}]}]",
+        );
+        assert!(sends_resolved(&one_on));
+        let default_on = config("receivers: [{name: a, webhook_configs: [{url: '<secret>'}]}]");
+        assert!(
+            sends_resolved(&default_on),
+            "webhooks send resolved notifications unless told not to"
+        );
+    }
 
     #[test]
     fn alerts_prometheus_no_longer_fires_are_left_over() {

@@ -63,9 +63,90 @@ pub async fn http(ctx: &Ctx, c: &HttpCheck) -> Eval {
                 );
             }
         };
-        return judge_paths(&doc, &c.json, &what);
+        let mut e = judge_paths(&doc, &c.json, &what);
+        if !e.pass && reads_rule_structure_only(ctx, c, &doc) {
+            e = e
+                .with_detail(
+                    "this reads only the rule groups' structure, which changes only when Prometheus reloads",
+                )
+                .settled();
+        }
+        return e;
     }
     Eval::pass(what, format!("status {status}"))
+}
+
+/// Fields of Prometheus' `/api/v1/rules` answer that only a reload changes (the rest —
+/// health, lastError, evaluation times, alerts — move on every evaluation).
+const RULE_STRUCTURE_FIELDS: &[&str] = &[
+    "status",
+    "data",
+    "groups",
+    "name",
+    "file",
+    "interval",
+    "limit",
+    "queryOffset",
+    "rules",
+    "type",
+    "query",
+    "duration",
+    "keepFiringFor",
+    "labels",
+    "annotations",
+];
+
+/// Whether an `http` check's verdict depends only on the rule groups' structure: a GET of
+/// Prometheus' rules API whose JSON paths read only structural fields, select no object
+/// wildcard, and yield no objects (which would carry the moving fields).
+fn reads_rule_structure_only(ctx: &Ctx, c: &HttpCheck, doc: &Value) -> bool {
+    let prometheus = ctx
+        .services
+        .get(&c.service)
+        .is_some_and(|s| s.role == "prometheus");
+    prometheus
+        && c.method.eq_ignore_ascii_case("get")
+        && c.path.starts_with("/api/v1/rules")
+        && c.body_text.is_none()
+        && c.json.iter().all(|pe| {
+            jmespath::compile(&pe.path).is_ok_and(|e| reads_only(e.as_ast(), RULE_STRUCTURE_FIELDS))
+                && super::prometheus::jmes(doc, &pe.path)
+                    .is_ok_and(|v| v.as_ref().is_none_or(|v| !holds_object(v)))
+        })
+}
+
+/// Whether a JMESPath expression reads no field outside `fields`, and nothing that reads
+/// every field of an object (`*` on objects, `keys`, `values`, `to_string`, `merge`).
+pub fn reads_only(ast: &jmespath::ast::Ast, fields: &[&str]) -> bool {
+    use jmespath::ast::Ast;
+    let all = |nodes: &[&Ast]| nodes.iter().all(|n| reads_only(n, fields));
+    match ast {
+        Ast::Field { name, .. } => fields.contains(&name.as_str()),
+        Ast::ObjectValues { .. } => false,
+        Ast::Function { name, args, .. } => {
+            !matches!(name.as_str(), "keys" | "values" | "to_string" | "merge")
+                && args.iter().all(|a| reads_only(a, fields))
+        }
+        Ast::Identity { .. } | Ast::Index { .. } | Ast::Literal { .. } | Ast::Slice { .. } => true,
+        Ast::Expref { ast, .. } => reads_only(ast, fields),
+        Ast::Flatten { node, .. } | Ast::Not { node, .. } => reads_only(node, fields),
+        Ast::MultiList { elements, .. } => elements.iter().all(|a| reads_only(a, fields)),
+        Ast::MultiHash { elements, .. } => elements.iter().all(|kv| reads_only(&kv.value, fields)),
+        Ast::Comparison { lhs, rhs, .. }
+        | Ast::Projection { lhs, rhs, .. }
+        | Ast::And { lhs, rhs, .. }
+        | Ast::Or { lhs, rhs, .. }
+        | Ast::Subexpr { lhs, rhs, .. } => all(&[lhs, rhs]),
+        Ast::Condition { predicate, then, .. } => all(&[predicate, then]),
+    }
+}
+
+fn holds_object(v: &Value) -> bool {
+    match v {
+        Value::Object(_) => true,
+        Value::Array(items) => items.iter().any(holds_object),
+        _ => false,
+    }
 }
 
 /// One parsed sample: name, labels, value.
@@ -221,6 +302,21 @@ fn show_labels(l: &BTreeMap<String, String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rule_structure_paths_are_told_from_moving_ones() {
+        let reads = |p: &str| reads_only(jmespath::compile(p).unwrap().as_ast(), RULE_STRUCTURE_FIELDS);
+        assert!(reads("data.groups[?rules[?name=='a:b']] | [0].rules[*].name"));
+        assert!(reads("length(data.groups[?limit > `0`])"));
+        assert!(reads("data.groups[].rules[?type=='recording'].query"));
+        assert!(!reads("data.groups[].rules[?health=='ok'].name"), "health moves");
+        assert!(!reads("data.groups[].rules[].alerts[].labels"), "alerts move");
+        assert!(
+            !reads("data.groups[0].rules[0].*"),
+            "a wildcard reads moving fields"
+        );
+        assert!(!reads("to_string(data.groups[0])"));
+    }
 
     const TEXT: &str = "# HELP up_total x\n# TYPE lab_backups_total counter\nlab_backups_total{job=\"nightly\"} 3\n# TYPE temp gauge\ntemp 21.5\n# TYPE rt histogram\nrt_bucket{le=\"0.1\"} 1\nrt_bucket{le=\"+Inf\"} 2\nrt_sum 0.3\nrt_count 2\n";
 

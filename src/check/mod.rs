@@ -151,6 +151,9 @@ pub struct Eval {
     /// Waiting cannot change this verdict (the learner's file says so, the loaded config
     /// has no such job, …): `within` stops polling.
     pub settled: bool,
+    /// Unix time before which it cannot pass (a rule's `for:` keeps a new alert pending):
+    /// `within` stops polling when that is past its deadline, the verdict cannot change by then.
+    pub not_before: Option<(f64, String)>,
     /// The run was stopped before this check could finish: no verdict (reported skipped).
     pub interrupted: bool,
 }
@@ -164,6 +167,7 @@ impl Eval {
             observed: observed.into(),
             detail: Vec::new(),
             settled: false,
+            not_before: None,
             interrupted: false,
         }
     }
@@ -176,6 +180,7 @@ impl Eval {
             observed: observed.into(),
             detail: Vec::new(),
             settled: false,
+            not_before: None,
             interrupted: false,
         }
     }
@@ -193,6 +198,18 @@ impl Eval {
     pub fn settled(mut self) -> Self {
         self.settled = true;
         self
+    }
+
+    /// Records that it cannot pass before a unix time, and why.
+    #[must_use]
+    pub fn not_before(mut self, unix: f64, why: impl Into<String>) -> Self {
+        self.not_before = Some((unix, why.into()));
+        self
+    }
+
+    /// Whether it cannot pass before `deadline` (unix seconds).
+    fn hopeless_by(&self, deadline: f64) -> bool {
+        self.not_before.as_ref().is_some_and(|(t, _)| *t > deadline)
     }
 
     /// Adds a detail line.
@@ -501,8 +518,15 @@ pub async fn eval_timed(
         .poll
         .map_or(Duration::from_secs(1), |d| d.0)
         .max(Duration::from_millis(100));
+    let deadline = now_unix() + within.as_secs_f64();
     let mut e = eval_once(ctx, spec).await;
-    while !e.pass && !e.settled && !e.interrupted && !ctx.stopped() && start.elapsed() < within {
+    while !e.pass
+        && !e.settled
+        && !e.hopeless_by(deadline)
+        && !e.interrupted
+        && !ctx.stopped()
+        && start.elapsed() < within
+    {
         progress(&spec.id, start.elapsed());
         tokio::time::sleep(poll.min(within.saturating_sub(start.elapsed()))).await;
         e = eval_once(ctx, spec).await;
@@ -511,7 +535,14 @@ pub async fn eval_timed(
         if e.interrupted || (!e.settled && ctx.stopped() && start.elapsed() < within) {
             return Eval::interrupted();
         }
-        if !full_within.is_zero() && !e.settled {
+        if let Some((t, why)) = e.not_before.clone().filter(|_| e.hopeless_by(deadline)) {
+            e.observed = format!(
+                "{} (and it cannot pass within {}s of your last change: {why}, not before {:.0}s from now)",
+                e.observed,
+                full_within.as_secs(),
+                (t - now_unix()).max(0.0)
+            );
+        } else if !full_within.is_zero() && !e.settled {
             e.observed = format!(
                 "{} (still, {}s after your last change)",
                 e.observed,

@@ -7,7 +7,7 @@ use promql_parser::parser::{self, Expr};
 use serde_json::Value;
 
 use super::compare::{Approx, Cmp, approx_check, as_number, fmt_num, show};
-use super::spec::{AstRules, EqualsExpr, PromqlCheck, RuleCheck, StatusCheck, TargetsCheck};
+use super::spec::{AstRules, Endpoint, EqualsExpr, PromqlCheck, RuleCheck, StatusCheck, TargetsCheck};
 use super::{Ctx, Eval, trim};
 
 /// One series of an instant query result.
@@ -504,11 +504,7 @@ const FIRST_SCRAPES_SECS: f64 = 75.0;
 async fn collecting_for(ctx: &Ctx, server: &str) -> Option<f64> {
     let v = ctx.get_json(server, "/api/v1/status/runtimeinfo").await.ok()?;
     let t = |k: &str| -> Option<f64> {
-        let text = v.pointer(&format!("/data/{k}"))?.as_str()?;
-        let when = humantime::parse_rfc3339_weak(text).ok()?;
-        when.duration_since(std::time::UNIX_EPOCH)
-            .ok()
-            .map(|d| d.as_secs_f64())
+        crate::component::time::parse_rfc3339(v.pointer(&format!("/data/{k}"))?.as_str()?)
     };
     let since = t("startTime")?.max(t("lastConfigTime").unwrap_or(0.0));
     Some(t("serverTime")? - since)
@@ -1215,7 +1211,47 @@ pub async fn status(ctx: &Ctx, c: &StatusCheck) -> Eval {
     // The loaded configuration, the flags and the build change only with a reload or a
     // restart: waiting cannot change the verdict.
     e.settled = c.endpoint.is_static();
+    if c.endpoint == Endpoint::Alertmanagers {
+        // Like targets, the Alertmanager list is applied on a timer after a reload: not
+        // final before that, then final when every Alertmanager is listed statically.
+        let since_change = super::now_unix() - ctx.settled_since;
+        if since_change < TARGET_UPDATE_SECS {
+            if e.pass {
+                return Eval::fail(
+                    e.expected,
+                    format!(
+                        "{} (but Prometheus applies a new Alertmanager list within {TARGET_UPDATE_SECS:.0}s of a reload, and only {since_change:.0}s have passed)",
+                        e.observed
+                    ),
+                );
+            }
+        } else if alertmanagers_static(ctx, &c.server).await {
+            e.settled = true;
+        }
+    }
     e
+}
+
+/// Whether the loaded configuration lists every Alertmanager with `static_configs` only (no
+/// service discovery that could change the list without a reload).
+async fn alertmanagers_static(ctx: &Ctx, server: &str) -> bool {
+    let Ok(v) = ctx.get_json(server, "/api/v1/status/config").await else {
+        return false;
+    };
+    let text = v.pointer("/data/yaml").and_then(Value::as_str).unwrap_or("");
+    let Ok(doc) = serde_yaml::from_str::<Value>(text) else {
+        return false;
+    };
+    doc.pointer("/alerting/alertmanagers")
+        .and_then(Value::as_array)
+        .is_some_and(|ams| {
+            ams.iter().all(|am| {
+                am.as_object().is_some_and(|o| {
+                    o.keys()
+                        .all(|k| k == "static_configs" || !k.ends_with("_sd_configs"))
+                })
+            })
+        })
 }
 
 /// Evaluates JMESPath expectations against a JSON document.

@@ -328,14 +328,8 @@ async fn confirm(ctx: &Ctx, name: &str, role: &str) -> Option<bool> {
 }
 
 fn failure(service: &str, observed: String, detail: Vec<String>) -> Outcome {
-    let e = Eval {
-        pass: false,
-        expected: format!("{service} to load your configuration"),
-        observed,
-        detail,
-        settled: true,
-        interrupted: false,
-    };
+    let mut e = Eval::fail(format!("{service} to load your configuration"), observed).settled();
+    e.detail = detail;
     Outcome {
         id: format!("{service}-config-loads"),
         title: format!("{service} accepts the workspace configuration"),

@@ -13,7 +13,7 @@ pub mod fault;
 pub mod image;
 mod metrics;
 mod sink;
-mod time;
+pub mod time;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -292,10 +292,7 @@ fn parse_since(text: &str) -> Option<f64> {
     if let Ok(v) = text.trim().parse::<f64>() {
         return v.is_finite().then_some(v);
     }
-    let t = humantime::parse_rfc3339_weak(text.trim()).ok()?;
-    t.duration_since(std::time::UNIX_EPOCH)
-        .ok()
-        .map(|d| d.as_secs_f64())
+    super::time::parse_rfc3339(text)
 }
 
 async fn list(State(sink): State<Arc<Sink>>, Query(q): Query<ListQuery>) -> Response {

@@ -1,5 +1,5 @@
-//! Wall-clock helpers shared by the demo and the sink: unix seconds as `f64`
-//! and their RFC 3339 rendering.
+//! Wall-clock helpers shared by the demo, the sink and the grader: unix seconds as `f64`,
+//! their RFC 3339 rendering and parsing.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -18,6 +18,12 @@ pub fn rfc3339(unix_seconds: f64) -> String {
     humantime::format_rfc3339_millis(UNIX_EPOCH + since_epoch).to_string()
 }
 
+/// Parses RFC 3339 (`2026-11-30T03:45:12.123456789Z`, fraction optional) into unix seconds.
+pub fn parse_rfc3339(text: &str) -> Option<f64> {
+    let t = humantime::parse_rfc3339_weak(text.trim()).ok()?;
+    t.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs_f64())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -28,6 +34,14 @@ mod tests {
         assert_eq!(rfc3339(1_700_000_000.25), "2023-11-14T22:13:20.250Z");
         assert_eq!(rfc3339(-5.0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339(f64::NAN), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn parses_rfc3339_with_and_without_fraction() {
+        assert_eq!(parse_rfc3339("2023-11-14T22:13:20Z"), Some(1_700_000_000.0));
+        let nanos = parse_rfc3339("2023-11-14T22:13:20.250000000Z").unwrap();
+        assert!((nanos - 1_700_000_000.25).abs() < 1e-6);
+        assert_eq!(parse_rfc3339("yesterday"), None);
     }
 
     #[test]
