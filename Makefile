@@ -34,12 +34,12 @@ lint-labs: build ## lint every lab manifest, stack and images file (no Docker)
 test: images lint ## everything CI runs: images, lint, all tests (live ones too), lab lint, validate, coverage
 	$(CARGO) test --release -- --test-threads=2
 	./target/release/promlab lint
-	./target/release/promlab validate --all --jobs 3 --retries 1
+	./target/release/promlab validate --all --retries 1
 	@echo; echo "coverage (topics with an offline lab validated live above, online-only labs, planned topics):"
 	@./target/release/promlab lint
 
 validate: build ## prove every lab live: starter fails, near-misses fail, solution passes
-	./target/release/promlab validate --all --jobs 3 --retries 1
+	./target/release/promlab validate --all --retries 1
 
 bench: build ## benchmarks (writes bench/results.md)
 	bash compose/bench/bench.sh

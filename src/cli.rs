@@ -143,7 +143,8 @@ pub enum Command {
         /// Every lab of these sections.
         #[arg(long, value_name = "N")]
         section: Vec<u16>,
-        /// Labs validated at once (default: number of cores).
+        /// Stacks run at once, each proving one phase at a time (default: 3 per core, at most 8:
+        /// validation mostly waits on Prometheus and Alertmanager timers).
         #[arg(long)]
         jobs: Option<usize>,
         /// Validate a failed lab again up to N times; a lab that passes on a retry is
