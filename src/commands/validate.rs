@@ -326,8 +326,10 @@ struct Stack {
     _workspace: tempfile::TempDir,
 }
 
-/// Runs one phase: on the worker's stack when it serves this lab (overlay and reload), else
-/// on a new stack started with the phase's files already in place.
+/// Runs one phase: on the worker's stack when it serves this lab, else on a new stack
+/// started with the starter. Either way the phase's files are then written into the
+/// workspace and the grader reloads them, as a learner's edits are (a near-miss whose
+/// configuration does not load must fail its check, not the stack's start).
 #[allow(clippy::too_many_arguments)]
 async fn run_phase(
     docker: &Docker,
@@ -342,7 +344,7 @@ async fn run_phase(
     let files: Option<PathBuf> = match step {
         Step::Starter => None,
         Step::NearMiss(_, dir) => Some(dir.clone()),
-        Step::Solution => Some(lab.solution_dir()),
+        Step::Solution => None,
     };
     let reuse = stack.as_ref().is_some_and(|s| s.lab == lab_index);
     if !reuse {
@@ -354,7 +356,7 @@ async fn run_phase(
             .prefix(&format!("promlab-validate-{}-", lab.id()))
             .tempdir()
             .map_err(|e| Error::Other(format!("cannot create a temporary workspace: {e}")))?;
-        overlay(lab, tmp.path(), files.as_deref())?;
+        overlay(lab, tmp.path(), None)?;
         let req = UpRequest {
             catalog,
             lab,
@@ -368,15 +370,15 @@ async fn run_phase(
         super::up::prefer_local_images(docker, catalog, &mut plan).await?;
         let up = bring_up(docker, &plan, req.timeout, &|_| {}).await;
         let run = running(docker, project).await;
-        // Whatever happened, the stack is this worker's to remove.
-        let keep = |run: Running| Stack {
-            lab: lab_index,
-            project: project.to_string(),
-            run,
-            _workspace: tmp,
-        };
         match (up, run) {
-            (Ok(_), Ok(run)) => *stack = Some(keep(run)),
+            (Ok(_), Ok(run)) => {
+                *stack = Some(Stack {
+                    lab: lab_index,
+                    project: project.to_string(),
+                    run,
+                    _workspace: tmp,
+                });
+            }
             (Err(e), _) | (_, Err(e)) => {
                 let _ = docker.remove_all(&[(LABEL_PROJECT, project)]).await;
                 return Err(e);
@@ -387,7 +389,7 @@ async fn run_phase(
         return Err(Error::Other("validate lost its stack".into()));
     };
     let t = Instant::now();
-    if reuse {
+    if reuse || files.is_some() {
         overlay(lab, &st.run.workspace, files.as_deref())?;
         st.run = running(docker, &st.project).await?;
         clean_state(&st.run).await;
