@@ -174,6 +174,16 @@ pub fn prospects(rules_doc: &Value, c: &AlertCheck, now: f64) -> Prospect {
     let mut earliest = f64::INFINITY;
     let mut longest = 0.0_f64;
     for r in viable {
+        // Until its first evaluation a rule may still restore pending alerts from before a
+        // restart (ALERTS_FOR_STATE), with an earlier activeAt: no bound before that.
+        let evaluated = r
+            .get("lastEvaluation")
+            .and_then(Value::as_str)
+            .and_then(crate::component::time::parse_rfc3339)
+            .is_some_and(|t| t > 946_684_800.0);
+        if !evaluated {
+            return Prospect::Open;
+        }
         let hold = r.get("duration").and_then(Value::as_f64).unwrap_or(0.0);
         longest = longest.max(hold);
         earliest = earliest.min(now + hold);
@@ -593,6 +603,8 @@ mod tests {
         serde_json::json!({"status": "success", "data": {"groups": [{"name": "g", "rules": rules}]}})
     }
 
+    const EVALUATED: &str = "2026-11-30T04:00:00Z";
+
     const FIRING_CRITICAL: &str = "{alertname: DemoDown, labels: {instance: 'demo-3:8080'}, expect: {state: firing, labels: {severity: critical}}}";
 
     #[test]
@@ -642,7 +654,7 @@ mod tests {
     #[test]
     fn for_bounds_how_soon_it_can_fire() {
         let doc = rules(
-            serde_json::json!([{"type": "alerting", "name": "DemoDown", "duration": 300, "labels": {"severity": "critical"}, "alerts": []}]),
+            serde_json::json!([{"type": "alerting", "name": "DemoDown", "duration": 300, "labels": {"severity": "critical"}, "alerts": [], "lastEvaluation": EVALUATED}]),
         );
         let p = prospects(&doc, &check(FIRING_CRITICAL), 1000.0);
         assert!(
@@ -651,7 +663,7 @@ mod tests {
         );
         // A selected alert pending since 1_700_000_000 fires 300s later; another instance's does not count.
         let pending = rules(
-            serde_json::json!([{"type": "alerting", "name": "DemoDown", "duration": 300, "labels": {}, "alerts": [
+            serde_json::json!([{"type": "alerting", "name": "DemoDown", "duration": 300, "labels": {}, "lastEvaluation": EVALUATED, "alerts": [
                 {"labels": {"instance": "demo-3:8080"}, "state": "pending", "activeAt": "2023-11-14T22:13:20Z"},
                 {"labels": {"instance": "demo-1:8080"}, "state": "pending", "activeAt": "2023-11-14T22:00:00Z"}
             ]}]),
