@@ -195,24 +195,26 @@ struct LabWork {
     note: Option<String>,
     attempts: u32,
     started: Option<Instant>,
-    /// Set once its result was reported.
-    reported: bool,
 }
 
 impl LabWork {
-    /// The work for a lab, and the lab when it is to be validated live.
-    fn new(catalog: &Catalog, id: LabId) -> (Self, Option<Lab>) {
-        let mut w = LabWork {
+    /// Work of these phases, none taken yet.
+    fn with_steps(id: LabId, steps: Vec<Step>) -> Self {
+        LabWork {
             id,
-            steps: Vec::new(),
+            phases: vec![None; steps.len()],
+            steps,
             next: 0,
             recorded: 0,
-            phases: Vec::new(),
             note: None,
             attempts: 1,
             started: None,
-            reported: false,
-        };
+        }
+    }
+
+    /// The work for a lab, and the lab when it is to be validated live.
+    fn new(catalog: &Catalog, id: LabId) -> (Self, Option<Lab>) {
+        let mut w = LabWork::with_steps(id, Vec::new());
         match catalog.lab(id) {
             Err(e) => w.note = Some(e.to_string()),
             Ok(lab) if lab.manifest.online_only.is_some() => {
@@ -220,13 +222,14 @@ impl LabWork {
                 w.note = Some(format!("online-only: {why}"));
             }
             Ok(lab) => {
-                w.steps.push(Step::Starter);
-                for (name, dir) in &lab.near_misses {
-                    w.steps.push(Step::NearMiss(name.clone(), dir.clone()));
-                }
-                w.steps.push(Step::Solution);
-                w.phases = vec![None; w.steps.len()];
-                return (w, Some(lab));
+                let mut steps = vec![Step::Starter];
+                steps.extend(
+                    lab.near_misses
+                        .iter()
+                        .map(|(name, dir)| Step::NearMiss(name.clone(), dir.clone())),
+                );
+                steps.push(Step::Solution);
+                return (LabWork::with_steps(id, steps), Some(lab));
             }
         }
         (w, None)
@@ -291,8 +294,8 @@ impl Queue {
         Some((pick, step_no))
     }
 
-    /// Records a phase (or the error that ended it); returns the lab's result once the lab is
-    /// complete.
+    /// Records a phase (or the error that ended it); returns the lab's result when this was
+    /// the lab's last outcome (which happens once: nothing is taken after that).
     fn record(
         &mut self,
         i: usize,
@@ -310,11 +313,7 @@ impl Queue {
                 w.note.get_or_insert(e);
             }
         }
-        if w.finished() && !w.reported {
-            w.reported = true;
-            return Some(w.result(Instant::now()));
-        }
-        None
+        w.finished().then(|| w.result(Instant::now()))
     }
 }
 
@@ -341,16 +340,14 @@ async fn run_phase(
     project: &str,
     say: &(dyn Fn(&str) + Sync),
 ) -> Result<Phase, Error> {
-    let files: Option<PathBuf> = match step {
-        Step::Starter => None,
-        Step::NearMiss(_, dir) => Some(dir.clone()),
-        Step::Solution => None,
+    // Only a near-miss overlays files here; the solution's are applied by `apply_solution`.
+    let files = match step {
+        Step::NearMiss(_, dir) => Some(dir.as_path()),
+        Step::Starter | Step::Solution => None,
     };
     let reuse = stack.as_ref().is_some_and(|s| s.lab == lab_index);
     if !reuse {
-        if let Some(old) = stack.take() {
-            let _ = docker.remove_all(&[(LABEL_PROJECT, &old.project)]).await;
-        }
+        remove_stack(docker, stack).await;
         say("starting the stack");
         let tmp = tempfile::Builder::new()
             .prefix(&format!("promlab-validate-{}-", lab.id()))
@@ -390,7 +387,7 @@ async fn run_phase(
     };
     let t = Instant::now();
     if reuse || files.is_some() {
-        overlay(lab, &st.run.workspace, files.as_deref())?;
+        overlay(lab, &st.run.workspace, files)?;
         st.run = running(docker, &st.project).await?;
         clean_state(&st.run).await;
     }
@@ -425,6 +422,13 @@ async fn run_phase(
     };
     phase.seconds = t.elapsed().as_secs_f64();
     Ok(phase)
+}
+
+/// Removes a worker's stack, if it has one (its temporary workspace goes with it).
+async fn remove_stack(docker: &Docker, stack: &mut Option<Stack>) {
+    if let Some(old) = stack.take() {
+        let _ = docker.remove_all(&[(LABEL_PROJECT, &old.project)]).await;
+    }
 }
 
 /// The running stack of a validate project.
@@ -494,8 +498,7 @@ pub async fn validate(
     let lock = || queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     // Labs that need no stack (online-only, unreadable) are reported at once.
     let mut results: Vec<LabResult> = Vec::new();
-    for w in lock().labs.iter_mut().filter(|w| w.steps.is_empty()) {
-        w.reported = true;
+    for w in lock().labs.iter().filter(|w| w.steps.is_empty()) {
         let r = w.result(Instant::now());
         say(render_result(&r));
         results.push(r);
@@ -550,18 +553,14 @@ pub async fn validate(
                         step.label(),
                         retries + 1
                     ));
-                    if let Some(old) = stack.take() {
-                        let _ = docker.remove_all(&[(LABEL_PROJECT, &old.project)]).await;
-                    }
+                    remove_stack(docker, &mut stack).await;
                 };
                 if let Some(r) = lock().record(i, step_no, outcome, attempt) {
                     say(render_result(&r));
                     done.push(r);
                 }
             }
-            if let Some(old) = stack.take() {
-                let _ = docker.remove_all(&[(LABEL_PROJECT, &old.project)]).await;
-            }
+            remove_stack(docker, &mut stack).await;
             bar.finish_and_clear();
             done
         }
@@ -729,17 +728,7 @@ mod tests {
         let mut steps = vec![Step::Starter];
         steps.extend((0..near_misses).map(|n| Step::NearMiss(format!("nm{n}"), PathBuf::new())));
         steps.push(Step::Solution);
-        LabWork {
-            id,
-            phases: vec![None; steps.len()],
-            steps,
-            next: 0,
-            recorded: 0,
-            note: None,
-            attempts: 1,
-            started: None,
-            reported: false,
-        }
+        LabWork::with_steps(id, steps)
     }
 
     fn ok_phase(name: &str) -> Result<Phase, String> {
