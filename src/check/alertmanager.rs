@@ -124,8 +124,7 @@ pub fn prospects(rules_doc: &Value, c: &AlertCheck, now: f64) -> Prospect {
     let Some(name) = &c.alertname else {
         return Prospect::Open;
     };
-    let count = c.expect.count.clone().unwrap_or_else(|| Cmp::ge(1.0));
-    if count.check(Some(&Value::from(0))).is_ok() {
+    if !Cmp::count_or_at_least_one(c.expect.count.as_ref()).needs_some() {
         return Prospect::Open;
     }
     let Some(groups) = rules_doc.pointer("/data/groups").and_then(Value::as_array) else {
@@ -188,11 +187,7 @@ pub fn prospects(rules_doc: &Value, c: &AlertCheck, now: f64) -> Prospect {
         longest = longest.max(hold);
         earliest = earliest.min(now + hold);
         for a in r.get("alerts").and_then(Value::as_array).into_iter().flatten() {
-            let selected = c
-                .labels
-                .iter()
-                .all(|(k, cmp)| cmp.check(a.get("labels").and_then(|l| l.get(k))).is_ok());
-            if !selected {
+            if !selects(c, a) {
                 continue;
             }
             match a.get("state").and_then(Value::as_str) {
@@ -222,27 +217,25 @@ pub fn prospects(rules_doc: &Value, c: &AlertCheck, now: f64) -> Prospect {
     )
 }
 
+/// Whether a check selects an alert (an item of either API's list): its name and labels.
+fn selects(c: &AlertCheck, a: &Value) -> bool {
+    c.alertname
+        .as_ref()
+        .is_none_or(|n| a.pointer("/labels/alertname").and_then(Value::as_str) == Some(n))
+        && c.labels
+            .iter()
+            .all(|(k, cmp)| cmp.check(a.get("labels").and_then(|l| l.get(k))).is_ok())
+}
+
 /// Judges a list of alerts (Prometheus `/api/v1/alerts` data or Alertmanager `/api/v2/alerts`).
 pub fn judge_alerts(all: &[Value], c: &AlertCheck, at_am: bool, server: &str) -> Eval {
-    let selected: Vec<&Value> = all
-        .iter()
-        .filter(|a| {
-            c.alertname
-                .as_ref()
-                .is_none_or(|n| a.pointer("/labels/alertname").and_then(Value::as_str) == Some(n))
-        })
-        .filter(|a| {
-            c.labels
-                .iter()
-                .all(|(k, cmp)| cmp.check(a.get("labels").and_then(|l| l.get(k))).is_ok())
-        })
-        .collect();
+    let selected: Vec<&Value> = all.iter().filter(|a| selects(c, a)).collect();
     let what = match &c.alertname {
         Some(n) => format!("alert {n}"),
         None => "alerts".to_string(),
     };
     let x = &c.expect;
-    let count = x.count.clone().unwrap_or_else(|| Cmp::ge(1.0));
+    let count = Cmp::count_or_at_least_one(x.count.as_ref());
     if let Err(why) = count.check(Some(&Value::from(selected.len()))) {
         let names: Vec<String> = all.iter().map(|a| labels_line(a.get("labels"))).take(5).collect();
         let seen = if names.is_empty() {
@@ -355,7 +348,7 @@ pub fn judge_silences(all: &[Value], c: &SilenceCheck) -> Eval {
         })
         .collect();
     let x = &c.expect;
-    let count = x.count.clone().unwrap_or_else(|| Cmp::ge(1.0));
+    let count = Cmp::count_or_at_least_one(x.count.as_ref());
     let what = match &c.matcher_name {
         Some(n) => format!("{state} silences on {n}"),
         None => format!("{state} silences"),
@@ -435,10 +428,7 @@ pub async fn notification(ctx: &Ctx, c: &NotificationCheck) -> Eval {
     );
     if !e.pass
         && c.status.as_deref() == Some("resolved")
-        && c.expect
-            .count
-            .as_ref()
-            .is_none_or(|n| n.check(Some(&Value::from(0))).is_err())
+        && Cmp::count_or_at_least_one(c.expect.count.as_ref()).needs_some()
         && !doc
             .as_array()
             .into_iter()
@@ -526,7 +516,7 @@ pub fn judge_notifications(
         })
         .collect();
     let x = &c.expect;
-    let count = x.count.clone().unwrap_or_else(|| Cmp::ge(1.0));
+    let count = Cmp::count_or_at_least_one(x.count.as_ref());
     let what = format!("notifications at hook {}", c.hook);
     if let Err(why) = count.check(Some(&Value::from(selected.len()))) {
         let mut e = Eval::fail(
@@ -664,8 +654,8 @@ mod tests {
         // A selected alert pending since 1_700_000_000 fires 300s later; another instance's does not count.
         let pending = rules(
             serde_json::json!([{"type": "alerting", "name": "DemoDown", "duration": 300, "labels": {}, "lastEvaluation": EVALUATED, "alerts": [
-                {"labels": {"instance": "demo-3:8080"}, "state": "pending", "activeAt": "2023-11-14T22:13:20Z"},
-                {"labels": {"instance": "demo-1:8080"}, "state": "pending", "activeAt": "2023-11-14T22:00:00Z"}
+                {"labels": {"alertname": "DemoDown", "instance": "demo-3:8080"}, "state": "pending", "activeAt": "2023-11-14T22:13:20Z"},
+                {"labels": {"alertname": "DemoDown", "instance": "demo-1:8080"}, "state": "pending", "activeAt": "2023-11-14T22:00:00Z"}
             ]}]),
         );
         let p = prospects(&pending, &check(FIRING_CRITICAL), 1_700_000_100.0);

@@ -244,6 +244,16 @@ impl Cmp {
         })
     }
 
+    /// A count expectation as given, or `ge: 1` (at least one) when the check gives none.
+    pub fn count_or_at_least_one(count: Option<&Cmp>) -> Self {
+        count.cloned().unwrap_or_else(|| Cmp::ge(1.0))
+    }
+
+    /// Whether this count expectation rejects zero: the check needs at least one.
+    pub fn needs_some(&self) -> bool {
+        self.check(Some(&Value::from(0))).is_err()
+    }
+
     /// Whether this comparator asks for absence (`exists: false`).
     pub fn wants_absent(&self) -> bool {
         self.0.exists == Some(false)

@@ -289,7 +289,7 @@ pub fn judge_result(r: &QueryResult, x: &super::spec::PromqlExpect) -> Eval {
         // The type of a result follows from the query's text, not from the data.
         return Eval::fail(format!("a {t} result"), format!("a {} result", r.result_type)).settled();
     }
-    let series_cmp = x.series.clone().unwrap_or_else(|| Cmp::ge(1.0));
+    let series_cmp = Cmp::count_or_at_least_one(x.series.as_ref());
     if let Err(why) = series_cmp.check(Some(&Value::from(n))) {
         let mut e = Eval::fail(
             format!("{} series", series_cmp.describe()),
@@ -780,23 +780,17 @@ pub async fn targets(ctx: &Ctx, c: &TargetsCheck) -> Eval {
         Err(e) => return Eval::fail("the targets of Prometheus", e),
     };
     let mut e = judge_targets(&v, c);
-    // Prometheus applies new target sets on a timer (every 5s): right after a reload the
-    // API may still show the previous targets, so neither a pass nor a final failure yet.
-    let since_change = super::now_unix() - ctx.settled_since;
-    if since_change < TARGET_UPDATE_SECS {
+    // Right after a reload the API may still show the previous targets: neither a pass nor
+    // a final failure yet.
+    let pending = discovery_pending(ctx);
+    if pending.is_some() {
         e.settled = false;
     }
     if e.pass {
-        if since_change < TARGET_UPDATE_SECS {
-            return Eval::fail(
-                e.expected,
-                format!(
-                    "{} (but Prometheus applies new targets within {TARGET_UPDATE_SECS:.0}s of a reload, and only {since_change:.0}s have passed)",
-                    e.observed
-                ),
-            );
-        }
-        return e;
+        return match pending {
+            Some(since) => premature_pass(e, "new targets", since),
+            None => e,
+        };
     }
     // Targets appear a few seconds after a reload (the scrape manager applies them on a
     // timer), so an empty pool is only final when the loaded configuration has no such job.
@@ -818,11 +812,27 @@ pub async fn targets(ctx: &Ctx, c: &TargetsCheck) -> Eval {
 /// (Prometheus' scrape manager applies updates every 5s), plus a margin.
 const TARGET_UPDATE_SECS: f64 = 6.0;
 
+/// Seconds since the last reload while Prometheus may still be applying discovered targets
+/// or Alertmanagers (it does so on a timer); `None` once that window has passed.
+fn discovery_pending(ctx: &Ctx) -> Option<f64> {
+    let since = super::now_unix() - ctx.settled_since;
+    (since < TARGET_UPDATE_SECS).then_some(since)
+}
+
+/// A pass seen while `what` may still be the previous configuration's: not trusted yet.
+fn premature_pass(e: Eval, what: &str, since: f64) -> Eval {
+    Eval::fail(
+        e.expected,
+        format!(
+            "{} (but Prometheus applies {what} within {TARGET_UPDATE_SECS:.0}s of a reload, and only {since:.0}s have passed)",
+            e.observed
+        ),
+    )
+}
+
 /// The `job_name`s of the configuration a Prometheus has loaded.
 pub async fn loaded_jobs(ctx: &Ctx, server: &str) -> Result<Vec<String>, String> {
-    let v = ctx.get_json(server, "/api/v1/status/config").await?;
-    let text = v.pointer("/data/yaml").and_then(Value::as_str).unwrap_or("");
-    let doc: Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+    let doc = loaded_config(ctx, server).await?;
     if doc.get("scrape_config_files").is_some_and(|f| !f.is_null()) {
         return Err("jobs may come from scrape_config_files, which the status API does not expand".into());
     }
@@ -835,6 +845,13 @@ pub async fn loaded_jobs(ctx: &Ctx, server: &str) -> Result<Vec<String>, String>
                 .collect()
         })
         .unwrap_or_default())
+}
+
+/// The configuration a Prometheus has loaded, parsed.
+async fn loaded_config(ctx: &Ctx, server: &str) -> Result<Value, String> {
+    let v = ctx.get_json(server, "/api/v1/status/config").await?;
+    let text = v.pointer("/data/yaml").and_then(Value::as_str).unwrap_or("");
+    serde_yaml::from_str(text).map_err(|e| e.to_string())
 }
 
 /// Judges a `/api/v1/targets` response.
@@ -876,7 +893,7 @@ pub fn judge_targets(v: &Value, c: &TargetsCheck) -> Eval {
         }
     };
     let x = &c.expect;
-    let active_cmp = x.active.clone().unwrap_or_else(|| Cmp::ge(1.0));
+    let active_cmp = Cmp::count_or_at_least_one(x.active.as_ref());
     if let Err(why) = active_cmp.check(Some(&Value::from(selected.len()))) {
         let pools: Vec<String> = data
             .get("activeTargets")
@@ -1052,7 +1069,7 @@ pub async fn rule(ctx: &Ctx, c: &RuleCheck) -> Eval {
     }
     let what = describe_select(c);
     let x = &c.expect;
-    let count = x.count.clone().unwrap_or_else(|| Cmp::ge(1.0));
+    let count = Cmp::count_or_at_least_one(x.count.as_ref());
     if let Err(why) = count.check(Some(&Value::from(selected.len()))) {
         let mut e = Eval::fail(
             format!("{} {what}", count.describe()),
@@ -1214,19 +1231,10 @@ pub async fn status(ctx: &Ctx, c: &StatusCheck) -> Eval {
     if c.endpoint == Endpoint::Alertmanagers {
         // Like targets, the Alertmanager list is applied on a timer after a reload: not
         // final before that, then final when every Alertmanager is listed statically.
-        let since_change = super::now_unix() - ctx.settled_since;
-        if since_change < TARGET_UPDATE_SECS {
-            if e.pass {
-                return Eval::fail(
-                    e.expected,
-                    format!(
-                        "{} (but Prometheus applies a new Alertmanager list within {TARGET_UPDATE_SECS:.0}s of a reload, and only {since_change:.0}s have passed)",
-                        e.observed
-                    ),
-                );
-            }
-        } else if alertmanagers_static(ctx, &c.server).await {
-            e.settled = true;
+        match discovery_pending(ctx) {
+            Some(since) if e.pass => return premature_pass(e, "a new Alertmanager list", since),
+            Some(_) => {}
+            None => e.settled = alertmanagers_static(ctx, &c.server).await,
         }
     }
     e
@@ -1235,11 +1243,7 @@ pub async fn status(ctx: &Ctx, c: &StatusCheck) -> Eval {
 /// Whether the loaded configuration lists every Alertmanager with `static_configs` only (no
 /// service discovery that could change the list without a reload).
 async fn alertmanagers_static(ctx: &Ctx, server: &str) -> bool {
-    let Ok(v) = ctx.get_json(server, "/api/v1/status/config").await else {
-        return false;
-    };
-    let text = v.pointer("/data/yaml").and_then(Value::as_str).unwrap_or("");
-    let Ok(doc) = serde_yaml::from_str::<Value>(text) else {
+    let Ok(doc) = loaded_config(ctx, server).await else {
         return false;
     };
     doc.pointer("/alerting/alertmanagers")
