@@ -143,7 +143,7 @@ pub enum Command {
         /// Every lab of these sections.
         #[arg(long, value_name = "N")]
         section: Vec<u16>,
-        /// Stacks run at once, each proving one phase at a time (default: 3 per core, at most 8:
+        /// Stacks run at once, each proving one phase at a time (default: 4 per core, at most 8:
         /// validation mostly waits on Prometheus and Alertmanager timers).
         #[arg(long)]
         jobs: Option<usize>,

@@ -51,7 +51,7 @@ checks8=$(grep -c '^  - id:' labs/01-fundamentals/1.8-prometheus-ecosystem/lab.y
 "$BIN" down 1.8 >/dev/null; rm -rf "$work8"
 rss_up=$( { /usr/bin/time -f '%M' "$BIN" up 1.1 --workspace "$work" >/dev/null; } 2>&1 | tail -1 )
 "$BIN" down 1.1 >/dev/null
-# validate --all: with the default --jobs (3 stacks per core, at most 8), and with
+# validate --all: with the default --jobs (4 stacks per core, at most 8), and with
 # BENCH_VALIDATE_JOBS="2 …" also at those; each its own wall time and peak RSS.
 vlines=(); rss_validate=0
 if [ "${BENCH_VALIDATE:-1}" = 1 ]; then

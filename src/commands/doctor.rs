@@ -10,8 +10,13 @@ use crate::stack::images::{ImageMap, SELF_BUILT};
 
 /// Builds the demo/sink images when a plan needs them and they are missing.
 pub async fn ensure_self_built(docker: &Docker, plan: &StackPlan) -> Result<(), Error> {
+    // One build at a time in this process: `validate` brings several stacks up at once, and
+    // each would otherwise package the same binary (tens of MB held in memory per copy).
+    // `build` looks again once it holds the lock, so the waiting ones find the image made.
+    static BUILDING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     for c in &plan.containers {
         if SELF_BUILT.contains(&c.logical_image.as_str()) && !docker.image_present(&c.image).await? {
+            let _one_at_a_time = BUILDING.lock().await;
             crate::component::image::build(docker, &c.image, false).await?;
         }
     }

@@ -35,6 +35,16 @@ fn exe_path() -> Result<PathBuf, Error> {
 
 /// `<version>-<first 12 hex of the binary's sha256>`.
 pub fn binary_tag() -> Result<String, Error> {
+    // The running binary does not change under a process (see `exe`): hashed once.
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(tag) = TAG.get() {
+        return Ok(tag.clone());
+    }
+    let tag = hash_binary()?;
+    Ok(TAG.get_or_init(|| tag).clone())
+}
+
+fn hash_binary() -> Result<String, Error> {
     let path = exe()?;
     let mut f = std::fs::File::open(&path).map_err(Error::io("read", &path))?;
     let mut h = Sha256::new();
@@ -88,13 +98,34 @@ fn libraries(bin: &Path) -> Result<Vec<PathBuf>, Error> {
 }
 
 fn add_file(
-    tar: &mut tar::Builder<Vec<u8>>,
+    tar: &mut tar::Builder<std::fs::File>,
     path_in_image: &str,
     data: &[u8],
     mode: u32,
 ) -> Result<(), Error> {
+    add_entry(tar, path_in_image, data.len() as u64, data, mode)
+}
+
+/// Copies a file of the host into the archive as it reads it (no second copy in memory).
+fn add_host_file(
+    tar: &mut tar::Builder<std::fs::File>,
+    path_in_image: &str,
+    host: &Path,
+) -> Result<(), Error> {
+    let f = std::fs::File::open(host).map_err(Error::io("read", host))?;
+    let len = f.metadata().map_err(Error::io("read", host))?.len();
+    add_entry(tar, path_in_image, len, f, 0o755)
+}
+
+fn add_entry(
+    tar: &mut tar::Builder<std::fs::File>,
+    path_in_image: &str,
+    len: u64,
+    data: impl Read,
+    mode: u32,
+) -> Result<(), Error> {
     let mut header = tar::Header::new_gnu();
-    header.set_size(data.len() as u64);
+    header.set_size(len);
     header.set_mode(mode);
     header.set_uid(0);
     header.set_gid(0);
@@ -103,7 +134,7 @@ fn add_file(
         .map_err(|e| Error::Other(format!("cannot write the image archive: {e}")))
 }
 
-fn add_dir(tar: &mut tar::Builder<Vec<u8>>, path_in_image: &str, mode: u32) -> Result<(), Error> {
+fn add_dir(tar: &mut tar::Builder<std::fs::File>, path_in_image: &str, mode: u32) -> Result<(), Error> {
     let mut header = tar::Header::new_gnu();
     header.set_entry_type(tar::EntryType::Directory);
     header.set_size(0);
@@ -117,18 +148,19 @@ fn add_dir(tar: &mut tar::Builder<Vec<u8>>, path_in_image: &str, mode: u32) -> R
     .map_err(|e| Error::Other(format!("cannot write the image archive: {e}")))
 }
 
-/// The root filesystem of the image, as a tar archive.
-pub fn rootfs() -> Result<Vec<u8>, Error> {
+/// The root filesystem of the image, as a tar archive in an anonymous temporary file
+/// (rewound): it holds the binary and its libraries, tens of MB not kept in memory.
+pub fn rootfs() -> Result<std::fs::File, Error> {
     let bin = exe()?;
-    let mut tar = tar::Builder::new(Vec::new());
+    let libs = libraries(&exe_path()?)?;
+    let archive_error = |e: std::io::Error| Error::Other(format!("cannot write the image archive: {e}"));
+    let mut tar = tar::Builder::new(tempfile::tempfile().map_err(archive_error)?);
     for d in ["etc", "tmp", "lib", "lib64", "usr", "usr/lib"] {
         add_dir(&mut tar, d, if d == "tmp" { 0o1777 } else { 0o755 })?;
     }
-    let data = std::fs::read(&bin).map_err(Error::io("read", &bin))?;
-    add_file(&mut tar, "promlab", &data, 0o755)?;
-    for lib in libraries(&exe_path()?)? {
-        let data = std::fs::read(&lib).map_err(Error::io("read", &lib))?;
-        add_file(&mut tar, &lib.display().to_string(), &data, 0o755)?;
+    add_host_file(&mut tar, "promlab", &bin)?;
+    for lib in libs {
+        add_host_file(&mut tar, &lib.display().to_string(), &lib)?;
     }
     add_file(
         &mut tar,
@@ -138,8 +170,9 @@ pub fn rootfs() -> Result<Vec<u8>, Error> {
     )?;
     add_file(&mut tar, "etc/group", b"root:x:0:\nnogroup:x:65534:\n", 0o644)?;
     add_file(&mut tar, "etc/nsswitch.conf", b"hosts: files dns\n", 0o644)?;
-    tar.into_inner()
-        .map_err(|e| Error::Other(format!("cannot write the image archive: {e}")))
+    let mut file = tar.into_inner().map_err(archive_error)?;
+    std::io::Seek::rewind(&mut file).map_err(archive_error)?;
+    Ok(file)
 }
 
 /// Builds (imports) the image `reference` (`repo:auto` or `repo:tag`) unless it exists.
@@ -172,4 +205,39 @@ pub async fn build(docker: &Docker, reference: &str, force: bool) -> Result<Stri
         )
         .await?;
     Ok(resolved)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    #[test]
+    fn the_archive_holds_the_running_binary_whole_and_its_libraries() {
+        let mut archive = tar::Archive::new(super::rootfs().unwrap());
+        let exe = std::fs::read("/proc/self/exe").unwrap();
+        let mut names = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let name = entry.path().unwrap().display().to_string();
+            if name == "promlab" {
+                let mut data = Vec::new();
+                entry.read_to_end(&mut data).unwrap();
+                assert!(data == exe, "the packaged binary differs from the running one");
+            }
+            names.push(name);
+        }
+        assert!(names.iter().any(|n| n == "promlab"), "{names:?}");
+        assert!(
+            names.iter().any(|n| n.contains("ld-linux")),
+            "no loader in {names:?}"
+        );
+        assert!(names.iter().any(|n| n == "etc/passwd"), "{names:?}");
+    }
+
+    #[test]
+    fn the_binary_tag_is_stable_within_a_process() {
+        let a = super::binary_tag().unwrap();
+        assert_eq!(a, super::binary_tag().unwrap());
+        assert!(a.starts_with(concat!(env!("CARGO_PKG_VERSION"), "-")), "{a}");
+    }
 }

@@ -175,7 +175,7 @@ impl Docker {
     /// `changes` such as `ENTRYPOINT ["/promlab"]`.
     pub async fn import_rootfs(
         &self,
-        tar: Vec<u8>,
+        tar: std::fs::File,
         repo: &str,
         tag: &str,
         changes: Vec<String>,
@@ -187,7 +187,9 @@ impl Docker {
             changes,
             ..Default::default()
         };
-        let body = bollard::body_full(tar.into());
+        // Streamed from the file in chunks: the archive is never whole in memory.
+        let body =
+            bollard::body_try_stream(tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(tar)));
         let mut stream = self.inner.create_image(Some(opts), Some(body), None);
         while let Some(item) = stream.next().await {
             item.map_err(api(format!("import image {repo}:{tag}")))?;

@@ -89,8 +89,11 @@ async fn apply_inner(
     started: Instant,
     events: &(dyn Fn(UpEvent) + Sync),
 ) -> Result<Vec<Owned>, RuntimeError> {
-    docker.ensure_network(&plan.network, &plan.labels).await?;
-    try_join_all(plan.volumes.iter().map(|v| docker.ensure_volume(v, &plan.labels))).await?;
+    // The network and the volumes do not depend on each other: created at once.
+    tokio::try_join!(
+        docker.ensure_network(&plan.network, &plan.labels),
+        try_join_all(plan.volumes.iter().map(|v| docker.ensure_volume(v, &plan.labels))),
+    )?;
     events(UpEvent::Creating {
         count: plan.containers.len(),
     });
@@ -188,7 +191,7 @@ async fn wait_ready(
     let mut last = "not probed yet".to_string();
     let mut tick = 0u32;
     loop {
-        if tick.is_multiple_of(10) || url.is_none() {
+        if tick.is_multiple_of(20) || url.is_none() {
             let (running, code) = docker.state(id).await?;
             if !running {
                 return Err(RuntimeError::Exited {
@@ -225,7 +228,7 @@ async fn wait_ready(
             });
         }
         tick += 1;
-        tokio::time::sleep(Duration::from_millis(40)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
