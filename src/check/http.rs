@@ -109,19 +109,39 @@ fn reads_rule_structure_only(ctx: &Ctx, c: &HttpCheck, doc: &Value) -> bool {
         && c.path.starts_with("/api/v1/rules")
         && c.body_text.is_none()
         && c.json.iter().all(|pe| {
-            jmespath::compile(&pe.path).is_ok_and(|e| reads_only(e.as_ast(), RULE_STRUCTURE_FIELDS))
+            jmespath::compile(&pe.path)
+                .is_ok_and(|e| reads_only(e.as_ast(), RULE_STRUCTURE_FIELDS, RULE_STRUCTURE_MAPS))
                 && super::prometheus::jmes(doc, &pe.path)
                     .is_ok_and(|v| v.as_ref().is_none_or(|v| !holds_object(v)))
         })
 }
 
-/// Whether a JMESPath expression reads no field outside `fields`, and nothing that reads
-/// every field of an object (`*` on objects, `keys`, `values`, `to_string`, `merge`).
-pub fn reads_only(ast: &jmespath::ast::Ast, fields: &[&str]) -> bool {
+/// Fields of the rules API whose values are maps with the learner's own keys (a rule's
+/// `labels` and `annotations`): any key read in them is as structural as the map.
+const RULE_STRUCTURE_MAPS: &[&str] = &["labels", "annotations"];
+
+/// Whether a JMESPath expression reads no field outside `fields` (keys of the `maps` among
+/// them excepted), and nothing that reads every field of an object (`*` on objects, `keys`,
+/// `values`, `to_string`, `merge`).
+pub fn reads_only(ast: &jmespath::ast::Ast, fields: &[&str], maps: &[&str]) -> bool {
     use jmespath::ast::Ast;
+    /// The field a chain of sub-expressions ends with (`a.b.labels` → `labels`).
+    fn last_field(ast: &Ast) -> Option<&str> {
+        match ast {
+            Ast::Field { name, .. } => Some(name),
+            Ast::Subexpr { rhs, .. } => last_field(rhs),
+            _ => None,
+        }
+    }
+    let reads_only = |ast: &Ast, fields: &[&str]| reads_only(ast, fields, maps);
     let all = |nodes: &[&Ast]| nodes.iter().all(|n| reads_only(n, fields));
     match ast {
         Ast::Field { name, .. } => fields.contains(&name.as_str()),
+        Ast::Subexpr { lhs, rhs, .. }
+            if matches!(**rhs, Ast::Field { .. }) && last_field(lhs).is_some_and(|f| maps.contains(&f)) =>
+        {
+            reads_only(lhs, fields)
+        }
         Ast::ObjectValues { .. } => false,
         Ast::Function { name, args, .. } => {
             !matches!(name.as_str(), "keys" | "values" | "to_string" | "merge")
@@ -305,7 +325,13 @@ mod tests {
 
     #[test]
     fn rule_structure_paths_are_told_from_moving_ones() {
-        let reads = |p: &str| reads_only(jmespath::compile(p).unwrap().as_ast(), RULE_STRUCTURE_FIELDS);
+        let reads = |p: &str| {
+            reads_only(
+                jmespath::compile(p).unwrap().as_ast(),
+                RULE_STRUCTURE_FIELDS,
+                RULE_STRUCTURE_MAPS,
+            )
+        };
         assert!(reads("data.groups[?rules[?name=='a:b']] | [0].rules[*].name"));
         assert!(reads("length(data.groups[?limit > `0`])"));
         assert!(reads("data.groups[].rules[?type=='recording'].query"));
@@ -316,6 +342,17 @@ mod tests {
             "a wildcard reads moving fields"
         );
         assert!(!reads("to_string(data.groups[0])"));
+        assert!(
+            reads("data.groups[].rules[] | [?labels.job || labels.instance] | length(@)"),
+            "a rule's own label keys are structural"
+        );
+        assert!(reads("data.groups[0].rules[0].annotations.runbook_url"));
+        assert!(
+            !reads("data.groups[].rules[].alerts[].labels.job"),
+            "an alert's labels move"
+        );
+        assert!(!reads("data.groups[].rules[].labels.*"), "a wildcard on labels");
+        assert!(!reads("data.groups[].rules[].job"), "job is no field of a rule");
     }
 
     const TEXT: &str = "# HELP up_total x\n# TYPE lab_backups_total counter\nlab_backups_total{job=\"nightly\"} 3\n# TYPE temp gauge\ntemp 21.5\n# TYPE rt histogram\nrt_bucket{le=\"0.1\"} 1\nrt_bucket{le=\"+Inf\"} 2\nrt_sum 0.3\nrt_count 2\n";

@@ -36,9 +36,45 @@ pub struct Phase {
     pub seconds: f64,
     /// The checks that failed (a near-miss: what caught it).
     pub failed: Vec<String>,
+    /// Each graded check's verdict and seconds: what a lab author tunes `within` from.
+    pub checks: Vec<CheckTime>,
     /// The grader's report.
     #[serde(skip)]
     pub report: Option<Report>,
+}
+
+impl Phase {
+    /// A phase judged on a report (its wall time is set by the caller).
+    fn judged(name: String, problem: Option<String>, failed: Vec<String>, r: &Report) -> Self {
+        Self {
+            name,
+            ok: problem.is_none(),
+            problem,
+            seconds: 0.0,
+            failed,
+            checks: r
+                .outcomes
+                .iter()
+                .map(|o| CheckTime {
+                    id: o.id.clone(),
+                    status: o.status,
+                    seconds: o.seconds,
+                })
+                .collect(),
+            report: Some(r.clone()),
+        }
+    }
+}
+
+/// One check of a phase, in `--json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckTime {
+    /// The check's id.
+    pub id: String,
+    /// Its verdict.
+    pub status: crate::check::Status,
+    /// Seconds it took to reach it.
+    pub seconds: f64,
 }
 
 /// The result of validating one lab.
@@ -77,14 +113,7 @@ pub fn judge_starter(lab: &Lab, r: &Report) -> Phase {
     } else {
         None
     };
-    Phase {
-        name: "starter".into(),
-        ok: problem.is_none(),
-        problem,
-        seconds: 0.0,
-        failed: Vec::new(),
-        report: Some(r.clone()),
-    }
+    Phase::judged("starter".into(), problem, Vec::new(), r)
 }
 
 /// Judges a near-miss report: at least one check must fail, and one of the declared ones
@@ -106,28 +135,14 @@ pub fn judge_near_miss(name: &str, declared: Option<&Vec<String>>, r: &Report) -
                 )
             })
     };
-    Phase {
-        name: format!("near-miss:{name}"),
-        ok: problem.is_none(),
-        problem,
-        seconds: 0.0,
-        failed,
-        report: Some(r.clone()),
-    }
+    Phase::judged(format!("near-miss:{name}"), problem, failed, r)
 }
 
 /// Judges a solution report: every check must pass.
 pub fn judge_solution(r: &Report) -> Phase {
     let failed = r.failed_ids();
     let problem = (!failed.is_empty()).then(|| format!("the solution fails {}", failed.join(", ")));
-    Phase {
-        name: "solution".into(),
-        ok: problem.is_none(),
-        problem,
-        seconds: 0.0,
-        failed: Vec::new(),
-        report: Some(r.clone()),
-    }
+    Phase::judged("solution".into(), problem, Vec::new(), r)
 }
 
 /// The seed every validate run uses.
