@@ -1240,6 +1240,35 @@ pub async fn status(ctx: &Ctx, c: &StatusCheck) -> Eval {
     e
 }
 
+/// Whether `server` has caught up with its loaded configuration: every scrape pool has its
+/// targets and each of them has been scraped at least once (a reload applies targets on a
+/// timer, and a new target's first scrape comes up to an interval later). What live answers
+/// computed from a fresh configuration wait for (`solve`, `validate`).
+pub async fn scraped_every_pool(ctx: &Ctx, server: &str) -> bool {
+    // The jobs of the loaded configuration, not /api/v1/scrape_pools: that list follows the
+    // scrape manager, which takes the new pools on its own timer (empty just after a start).
+    let (Ok(jobs), Ok(targets)) = (
+        loaded_jobs(ctx, server).await,
+        ctx.get_json(server, "/api/v1/targets?state=active").await,
+    ) else {
+        return false;
+    };
+    let active = targets
+        .pointer("/data/activeTargets")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    let pool_of = |t: &Value| t.get("scrapePool").and_then(Value::as_str).map(str::to_string);
+    let scraped = |t: &Value| {
+        t.get("lastScrape")
+            .and_then(Value::as_str)
+            .and_then(crate::component::time::parse_rfc3339)
+            .is_some_and(|at| at > 0.0)
+    };
+    jobs.iter()
+        .all(|j| active.iter().any(|t| pool_of(t).as_deref() == Some(j.as_str())))
+        && active.iter().all(scraped)
+}
+
 /// Whether the loaded configuration lists every Alertmanager with `static_configs` only (no
 /// service discovery that could change the list without a reload).
 async fn alertmanagers_static(ctx: &Ctx, server: &str) -> bool {
