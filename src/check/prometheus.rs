@@ -1275,16 +1275,18 @@ async fn alertmanagers_static(ctx: &Ctx, server: &str) -> bool {
     let Ok(doc) = loaded_config(ctx, server).await else {
         return false;
     };
-    doc.pointer("/alerting/alertmanagers")
-        .and_then(Value::as_array)
-        .is_some_and(|ams| {
+    match doc.pointer("/alerting/alertmanagers") {
+        // No Alertmanager at all: the empty list changes only with a reload too.
+        None | Some(Value::Null) => true,
+        Some(list) => list.as_array().is_some_and(|ams| {
             ams.iter().all(|am| {
                 am.as_object().is_some_and(|o| {
                     o.keys()
                         .all(|k| k == "static_configs" || !k.ends_with("_sd_configs"))
                 })
             })
-        })
+        }),
+    }
 }
 
 /// Evaluates JMESPath expectations against a JSON document.
