@@ -1247,12 +1247,18 @@ pub async fn status(ctx: &Ctx, c: &StatusCheck) -> Eval {
 pub async fn scraped_every_pool(ctx: &Ctx, server: &str) -> bool {
     // The jobs of the loaded configuration, not /api/v1/scrape_pools: that list follows the
     // scrape manager, which takes the new pools on its own timer (empty just after a start).
-    let (Ok(jobs), Ok(targets)) = (
+    match (
         loaded_jobs(ctx, server).await,
         ctx.get_json(server, "/api/v1/targets?state=active").await,
-    ) else {
-        return false;
-    };
+    ) {
+        (Ok(jobs), Ok(targets)) => every_job_scraped(&jobs, &targets),
+        _ => false,
+    }
+}
+
+/// Whether each of `jobs` has active targets in a `/api/v1/targets` answer, and every active
+/// target has been scraped at least once (`lastScrape` is Go's zero time before that).
+fn every_job_scraped(jobs: &[String], targets: &Value) -> bool {
     let active = targets
         .pointer("/data/activeTargets")
         .and_then(Value::as_array)
@@ -1473,5 +1479,33 @@ mod tests {
             jmes(&doc, "scrape_configs[*].job_name").unwrap(),
             Some(json!(["a"]))
         );
+    }
+
+    #[test]
+    fn answers_wait_for_every_job_to_be_scraped_once() {
+        let jobs = vec!["demo".to_string(), "pushgateway".to_string()];
+        let target = |pool: &str, last: &str| json!({"scrapePool": pool, "lastScrape": last});
+        let answer = |ts: Vec<Value>| json!({"status": "success", "data": {"activeTargets": ts}});
+        let now = "2026-11-30T07:54:08.123456789Z";
+        let never = "0001-01-01T00:00:00Z";
+        assert!(
+            !every_job_scraped(&jobs, &answer(vec![])),
+            "no targets yet (just started)"
+        );
+        assert!(
+            !every_job_scraped(&jobs, &answer(vec![target("demo", now)])),
+            "the new job's targets are not discovered yet"
+        );
+        assert!(
+            !every_job_scraped(
+                &jobs,
+                &answer(vec![target("demo", now), target("pushgateway", never)])
+            ),
+            "a target not scraped yet"
+        );
+        assert!(every_job_scraped(
+            &jobs,
+            &answer(vec![target("demo", now), target("pushgateway", now)])
+        ));
     }
 }
