@@ -63,8 +63,8 @@ pub async fn alert(ctx: &Ctx, c: &AlertCheck) -> Eval {
 /// one Prometheus (with several, an alert cannot be traced to its sender) and it does not
 /// relabel its alerts.
 async fn prometheus_alerts(ctx: &Ctx) -> Option<Vec<serde_json::Map<String, Value>>> {
-    let mut proms = ctx.services.iter().filter(|(_, s)| s.role == "prometheus");
-    let (name, _) = proms.next()?;
+    let mut proms = ctx.services_with_role("prometheus");
+    let name = proms.next()?;
     if proms.next().is_some() {
         return None;
     }
@@ -175,12 +175,7 @@ pub fn prospects(rules_doc: &Value, c: &AlertCheck, now: f64) -> Prospect {
     for r in viable {
         // Until its first evaluation a rule may still restore pending alerts from before a
         // restart (ALERTS_FOR_STATE), with an earlier activeAt: no bound before that.
-        let evaluated = r
-            .get("lastEvaluation")
-            .and_then(Value::as_str)
-            .and_then(crate::component::time::parse_rfc3339)
-            .is_some_and(|t| t > 946_684_800.0);
-        if !evaluated {
+        if !crate::component::time::is_set(r.get("lastEvaluation")) {
             return Prospect::Open;
         }
         let hold = r.get("duration").and_then(Value::as_f64).unwrap_or(0.0);
@@ -448,12 +443,7 @@ pub async fn notification(ctx: &Ctx, c: &NotificationCheck) -> Eval {
 /// Whether any webhook receiver of the lab's Alertmanagers sends resolved notifications
 /// (true when that cannot be read: only a known "never" may settle a check).
 async fn resolved_ever_sent(ctx: &Ctx) -> bool {
-    let ams: Vec<&String> = ctx
-        .services
-        .iter()
-        .filter(|(_, s)| s.role == "alertmanager")
-        .map(|(n, _)| n)
-        .collect();
+    let ams: Vec<&String> = ctx.services_with_role("alertmanager").collect();
     if ams.is_empty() {
         return true;
     }

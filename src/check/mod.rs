@@ -321,6 +321,14 @@ pub fn now_unix() -> f64 {
 }
 
 impl Ctx {
+    /// The names of the lab's services that play `role` (`prometheus`, `alertmanager`, …).
+    pub fn services_with_role<'a>(&'a self, role: &'a str) -> impl Iterator<Item = &'a String> + 'a {
+        self.services
+            .iter()
+            .filter(move |(_, s)| s.role == role)
+            .map(|(name, _)| name)
+    }
+
     /// Template variables of what scenarios recorded: `mark.NAME`, `since.NAME`, `state.NAME`.
     pub fn state_vars(&self) -> BTreeMap<String, String> {
         let mut vars = BTreeMap::new();

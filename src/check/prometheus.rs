@@ -1240,11 +1240,22 @@ pub async fn status(ctx: &Ctx, c: &StatusCheck) -> Eval {
     e
 }
 
+/// Waits, polling, until every Prometheus of the lab has caught up with its loaded
+/// configuration (`scraped_every_pool`), or `within` has passed: what live answers computed
+/// from a fresh configuration wait for (`solve`, `validate`).
+pub async fn await_first_scrapes(ctx: &Ctx, within: std::time::Duration) {
+    let deadline = std::time::Instant::now() + within;
+    for server in ctx.services_with_role("prometheus") {
+        while !scraped_every_pool(ctx, server).await && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    }
+}
+
 /// Whether `server` has caught up with its loaded configuration: every scrape pool has its
 /// targets and each of them has been scraped at least once (a reload applies targets on a
-/// timer, and a new target's first scrape comes up to an interval later). What live answers
-/// computed from a fresh configuration wait for (`solve`, `validate`).
-pub async fn scraped_every_pool(ctx: &Ctx, server: &str) -> bool {
+/// timer, and a new target's first scrape comes up to an interval later).
+async fn scraped_every_pool(ctx: &Ctx, server: &str) -> bool {
     // The jobs of the loaded configuration, not /api/v1/scrape_pools: that list follows the
     // scrape manager, which takes the new pools on its own timer (empty just after a start).
     match (
@@ -1264,15 +1275,11 @@ fn every_job_scraped(jobs: &[String], targets: &Value) -> bool {
         .and_then(Value::as_array)
         .map_or(&[][..], Vec::as_slice);
     let pool_of = |t: &Value| t.get("scrapePool").and_then(Value::as_str).map(str::to_string);
-    let scraped = |t: &Value| {
-        t.get("lastScrape")
-            .and_then(Value::as_str)
-            .and_then(crate::component::time::parse_rfc3339)
-            .is_some_and(|at| at > 0.0)
-    };
     jobs.iter()
         .all(|j| active.iter().any(|t| pool_of(t).as_deref() == Some(j.as_str())))
-        && active.iter().all(scraped)
+        && active
+            .iter()
+            .all(|t| crate::component::time::is_set(t.get("lastScrape")))
 }
 
 /// Whether the loaded configuration lists every Alertmanager with `static_configs` only (no

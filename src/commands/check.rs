@@ -161,20 +161,7 @@ pub async fn apply_solution(docker: &Docker, catalog: &Catalog, run: &Running) -
         let _ = reload::apply(&ctx, false).await;
         // Computed like a learner who waits for the new jobs' first scrapes: an answer taken
         // from `up` right after the reload would miss the pools not scraped yet, and stay wrong.
-        let servers: Vec<&String> = ctx
-            .services
-            .iter()
-            .filter(|(_, s)| s.role == "prometheus")
-            .map(|(name, _)| name)
-            .collect();
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        for server in servers {
-            while !crate::check::prometheus::scraped_every_pool(&ctx, server).await
-                && std::time::Instant::now() < deadline
-            {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        }
+        crate::check::prometheus::await_first_scrapes(&ctx, Duration::from_secs(30)).await;
         let path = run.workspace.join("answers.yaml");
         let mut doc: serde_yaml::Mapping = std::fs::read_to_string(&path)
             .ok()

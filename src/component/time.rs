@@ -24,6 +24,15 @@ pub fn parse_rfc3339(text: &str) -> Option<f64> {
     t.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs_f64())
 }
 
+/// Whether a timestamp from a Prometheus API says something happened: Go renders "never" as
+/// its zero time (`0001-01-01T00:00:00Z`), so anything before 2000 counts as never.
+pub fn is_set(value: Option<&serde_json::Value>) -> bool {
+    value
+        .and_then(serde_json::Value::as_str)
+        .and_then(parse_rfc3339)
+        .is_some_and(|t| t > 946_684_800.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,6 +51,13 @@ mod tests {
         let nanos = parse_rfc3339("2023-11-14T22:13:20.250000000Z").unwrap();
         assert!((nanos - 1_700_000_000.25).abs() < 1e-6);
         assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn go_zero_time_is_never() {
+        assert!(!is_set(Some(&serde_json::json!("0001-01-01T00:00:00Z"))));
+        assert!(!is_set(None));
+        assert!(is_set(Some(&serde_json::json!("2026-11-30T07:54:08.123456789Z"))));
     }
 
     #[test]
