@@ -163,3 +163,49 @@ fn exec_runs_promtool_in_the_lab_container_and_mutates_only_a_copy() {
     assert_eq!(check.status.code(), Some(0), "{}", text(&check));
     assert_eq!(report["passed"], 3, "{report}");
 }
+
+const WATCHDOG_PROMETHEUS_YML: &str = "global:\n  scrape_interval: 5s\n  evaluation_interval: 5s\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: [\"alertmanager:9093\"]\nrule_files: [/etc/prometheus/rules/*.yml]\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: [\"node-exporter:9100\"]\n";
+const WATCHDOG_RULES: &str =
+    "groups:\n  - name: meta\n    rules:\n      - alert: Watchdog\n        expr: vector(1)\n";
+const WATCHDOG_AM_YML: &str = "route:\n  receiver: default\n  group_wait: 2s\nreceivers:\n  - name: default\n    webhook_configs:\n      - url: http://sink:9099/hook/default\n";
+
+/// Prometheus 3.5 loses the first notification of an alert that fires before its notifier
+/// has discovered the Alertmanagers (its first seconds after a start or reload), and sends
+/// it again only after `--rules.alert.resend-delay` (1m by default). The alerting stack's
+/// lab-sized delay must bring an alert firing at start to Alertmanager within seconds.
+#[tokio::test]
+async fn an_alert_firing_at_start_reaches_alertmanager_within_seconds() {
+    let env = support::setup_with(&[(
+        "25.4",
+        "Vendor and Platform Selection",
+        "alerting",
+        "",
+        &[
+            ("starter/prometheus/prometheus.yml", WATCHDOG_PROMETHEUS_YML),
+            ("starter/prometheus/rules/meta.yml", WATCHDOG_RULES),
+            ("starter/alertmanager/alertmanager.yml", WATCHDOG_AM_YML),
+        ],
+    )]);
+    let up = env.run(&["up", "25.4"]);
+    assert!(up.status.success(), "{}", text(&up));
+    let am = support::url_of(&text(&up), "alertmanager");
+    let started = std::time::Instant::now();
+    let deadline = std::time::Duration::from_secs(20);
+    let (arrived, last) = loop {
+        let answer = http_get(&am, "/api/v2/alerts");
+        if answer.contains("\"alertname\":\"Watchdog\"") {
+            break (Some(started.elapsed()), answer);
+        }
+        if started.elapsed() > deadline {
+            break (None, answer);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    let down = env.run(&["down", "25.4"]);
+    assert!(down.status.success(), "{}", text(&down));
+    assert_eq!(leftovers("promlab-25-4"), Vec::<String>::new());
+    assert!(
+        arrived.is_some(),
+        "the Watchdog firing since start did not reach Alertmanager within {deadline:?}; last answer: {last}"
+    );
+}
