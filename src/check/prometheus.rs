@@ -1311,13 +1311,14 @@ pub fn judge_paths(doc: &Value, expects: &[super::spec::PathExpect], what: &str)
             Err(e) => return Eval::fail(format!("a valid path {}", pe.path), e),
         };
         let shown = got.as_ref().map_or_else(|| "absent".to_string(), show);
+        let named = pe.what.as_deref().unwrap_or(&pe.path);
         if let Err(why) = pe.expect.check(got.as_ref()) {
             return Eval::fail(
-                format!("{what}: {} {}", pe.path, pe.expect.describe()),
-                format!("{} is {shown} ({why})", pe.path),
+                format!("{what}: {named} {}", pe.expect.describe()),
+                format!("{named}: {shown} ({why})"),
             );
         }
-        seen.push(format!("{}={shown}", pe.path));
+        seen.push(format!("{named}: {shown}"));
     }
     Eval::pass(what.to_string(), seen.join(", "))
 }
@@ -1514,5 +1515,33 @@ mod tests {
             &jobs,
             &answer(vec![target("demo", now), target("pushgateway", now)])
         ));
+    }
+
+    #[test]
+    fn a_path_with_plain_words_is_reported_in_those_words() {
+        let doc = json!({"remote_write": [{"url": "http://localhost:8428/api/v1/write"}]});
+        let path = "remote_write[?starts_with(url, 'http://vm:8428/')] | length(@)";
+        let plain: Vec<crate::check::spec::PathExpect> = serde_yaml::from_str(&format!(
+            "[{{path: \"{path}\", expect: {{ge: 1}}, what: remote_write entries sending to VM}}]"
+        ))
+        .unwrap();
+        let e = judge_paths(&doc, &plain, "prometheus config");
+        assert!(!e.pass);
+        assert_eq!(
+            e.expected,
+            "prometheus config: remote_write entries sending to VM ≥ 1"
+        );
+        assert!(
+            e.observed.starts_with("remote_write entries sending to VM: 0"),
+            "{}",
+            e.observed
+        );
+        let raw: Vec<crate::check::spec::PathExpect> =
+            serde_yaml::from_str(&format!("[{{path: \"{path}\", expect: {{ge: 1}}}}]")).unwrap();
+        assert!(
+            judge_paths(&doc, &raw, "prometheus config")
+                .expected
+                .contains(path)
+        );
     }
 }

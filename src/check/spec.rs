@@ -717,6 +717,10 @@ pub struct PathExpect {
     pub path: String,
     /// The comparator.
     pub expect: Cmp,
+    /// What the path reads, in the learner's words ("remote_write entries sending to
+    /// http://vm:8428/"); shown instead of the JMESPath in the report when given.
+    #[serde(default)]
+    pub what: Option<String>,
 }
 
 /// `exposition:` — fetch and parse a metrics page.
