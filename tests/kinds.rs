@@ -575,7 +575,7 @@ checks:
       endpoint: config
       expect:
         - {path: global.scrape_interval, expect: 5s}
-        - {path: "scrape_configs[?job_name=='node'] | [0].scrape_interval", expect: 5s}
+        - {path: "scrape_configs[?job_name=='node'] | [0].scrape_interval", expect: 5s, what: the node job's scrape_interval}
         - {path: "alerting.alertmanagers[0].static_configs[0].targets", expect: {contains: 'alertmanager:9093'}}
   - id: status-config-miss
     title: Prometheus loaded the node-slow job with a lab-sized 5s interval
@@ -583,7 +583,7 @@ checks:
     status:
       endpoint: config
       expect:
-        - {path: "scrape_configs[?job_name=='node-slow'] | [0].scrape_interval", expect: 5s}
+        - {path: "scrape_configs[?job_name=='node-slow'] | [0].scrape_interval", expect: 5s, what: the node-slow job's scrape_interval}
   - id: status-flags-pass
     title: Prometheus runs with the lifecycle API enabled
     hint: h
@@ -606,7 +606,7 @@ checks:
         - {path: route.group_wait, expect: 2s}
         - {path: route.group_interval, expect: 5s}
         - {path: route.repeat_interval, expect: 10s}
-        - {path: "length(route.routes[?receiver=='team-pager'])", expect: 1}
+        - {path: "length(route.routes[?receiver=='team-pager'])", expect: 1, what: routes to team-pager}
   - id: status-am-miss
     title: Alertmanager's team-split route groups by alertname
     hint: h
@@ -614,7 +614,7 @@ checks:
       server: alertmanager
       endpoint: am_config
       expect:
-        - {path: "route.routes[?receiver=='team-split'] | [0].group_by", expect: {set_equal: [alertname]}}
+        - {path: "route.routes[?receiver=='team-split'] | [0].group_by", expect: {set_equal: [alertname]}, what: the group_by of the team-split route}
 
   # ---- exposition ----
   - id: exposition-pass

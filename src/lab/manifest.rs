@@ -265,6 +265,18 @@ fn validate_check(c: &CheckSpec, err: &dyn Fn(String) -> LabError) -> Result<(),
             .map(|_| ())
             .map_err(|m| err(format!("check `{}`: {m}", c.id)))
     };
+    let paths: Vec<&crate::check::spec::PathExpect> = match &kind {
+        Kind::Status(x) => x.expect.iter().collect(),
+        Kind::Http(x) => x.json.iter().collect(),
+        Kind::File(x) => x.yaml.iter().chain(&x.tables).collect(),
+        _ => Vec::new(),
+    };
+    if let Some(p) = paths.iter().find(|p| p.path.contains("[?") && p.what.is_none()) {
+        return Err(err(format!(
+            "check `{}`: the path `{}` filters, which a learner cannot read in a report: add `what:` (what it reads, in plain words)",
+            c.id, p.path
+        )));
+    }
     match kind {
         Kind::File(f) => check_path(&f.path)?,
         Kind::Answer(a) => check_path(&a.file)?,
