@@ -77,3 +77,32 @@ fn missing_file_and_stray_file() {
     );
     assert!(err.contains("stray file `notes.txt`"), "{err}");
 }
+
+#[test]
+fn a_readme_promising_another_number_of_checks() {
+    let good = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/manifests/unknown-field/lab.yaml"),
+    )
+    .unwrap()
+    .replace("sumary: t\n", "");
+    let checks = Lab::load(lab_dir(&good, &[]).path())
+        .unwrap()
+        .manifest
+        .checks
+        .len();
+    let dir = lab_dir(&good, &[]);
+    let readme = dir.path().join("README.md");
+    let says = |n: usize| format!("# x\n\n**Done** when `promlab check` shows {n}/{n}: all of it.\n");
+    std::fs::write(&readme, says(checks)).unwrap();
+    assert!(Lab::load(dir.path()).is_ok());
+    std::fs::write(&readme, says(checks + 1)).unwrap();
+    let err = Lab::load(dir.path()).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: README.md says `promlab check` shows {n}/{n}, but lab.yaml has {checks} checks: update the README",
+            readme.display(),
+            n = checks + 1
+        )
+    );
+}

@@ -168,6 +168,17 @@ impl Lab {
         if m.checks.len() < 3 {
             return Err(self.invalid("checks:", "a lab needs at least three checks"));
         }
+        if let Some(said) = readme_done_count(&self.dir.join("README.md"))
+            && said != m.checks.len()
+        {
+            return Err(LabError::at(
+                &self.dir.join("README.md"),
+                format!(
+                    "README.md says `promlab check` shows {said}/{said}, but lab.yaml has {} checks: update the README",
+                    m.checks.len()
+                ),
+            ));
+        }
         if m.hints.is_empty() {
             return Err(self.invalid("hints:", "add at least one hint under `hints:`"));
         }
@@ -315,6 +326,16 @@ fn validate_check(c: &CheckSpec, err: &dyn Fn(String) -> LabError) -> Result<(),
         _ => {}
     }
     Ok(())
+}
+
+/// The N of "`promlab check` shows N/N" in a lab's README, when it says so.
+fn readme_done_count(readme: &Path) -> Option<usize> {
+    let text = std::fs::read_to_string(readme).ok()?;
+    let rest = &text[text.find("`promlab check` shows ")? + "`promlab check` shows ".len()..];
+    let (n, rest) = rest.split_once('/')?;
+    let m: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let n: usize = n.parse().ok()?;
+    (m.parse() == Ok(n)).then_some(n)
 }
 
 /// Checks a workspace-relative path: not absolute, no `..`.
