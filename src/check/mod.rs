@@ -516,16 +516,32 @@ pub async fn eval_timed(
     settled_since: f64,
     progress: &(dyn Fn(&str, Duration) + Sync),
 ) -> Eval {
+    let begun = Instant::now();
+    let poll = spec
+        .poll
+        .map_or(Duration::from_secs(1), |d| d.0)
+        .max(Duration::from_millis(100));
+    if let Some(back) = spec.looks_back.map(|d| d.0.as_secs_f64()) {
+        // Until the data window lies wholly after the change, any verdict may rest on older
+        // samples: a pass on data shipped before a half-fix, a failure counted before a fix.
+        loop {
+            let left = settled_since + back - now_unix();
+            if left <= 0.0 {
+                break;
+            }
+            if ctx.stopped() {
+                return Eval::interrupted();
+            }
+            progress(&spec.id, begun.elapsed());
+            tokio::time::sleep(poll.min(Duration::from_secs_f64(left))).await;
+        }
+    }
     let start = Instant::now();
     let full_within = spec.within.map_or(Duration::ZERO, |d| d.0);
     let since_change = (now_unix() - settled_since).max(0.0);
     let within = full_within.saturating_sub(Duration::from_secs_f64(
         since_change.min(full_within.as_secs_f64()),
     ));
-    let poll = spec
-        .poll
-        .map_or(Duration::from_secs(1), |d| d.0)
-        .max(Duration::from_millis(100));
     let deadline = now_unix() + within.as_secs_f64();
     let mut e = eval_once(ctx, spec).await;
     while !e.pass
@@ -535,7 +551,7 @@ pub async fn eval_timed(
         && !ctx.stopped()
         && start.elapsed() < within
     {
-        progress(&spec.id, start.elapsed());
+        progress(&spec.id, begun.elapsed());
         tokio::time::sleep(poll.min(within.saturating_sub(start.elapsed()))).await;
         e = eval_once(ctx, spec).await;
     }
@@ -565,7 +581,7 @@ pub async fn eval_timed(
             if ctx.stopped() {
                 return Eval::interrupted();
             }
-            progress(&spec.id, start.elapsed());
+            progress(&spec.id, begun.elapsed());
             tokio::time::sleep(poll).await;
             let again = eval_once(ctx, spec).await;
             if again.interrupted {
@@ -873,6 +889,39 @@ mod tests {
             ids,
             ["present", "missing", "after-missing", "unreachable"],
             "manifest order"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_check_that_looks_back_is_judged_only_once_its_window_follows_the_change() {
+        let (c, ws) = ctx(CHECKS, Mode::default());
+        std::fs::write(ws.path().join("present.txt"), "x").unwrap();
+        let spec: CheckSpec = serde_yaml::from_str(
+            "{id: w, title: t, hint: h, within: 5s, looks_back: 1s, file: {path: present.txt, exists: true}}",
+        )
+        .unwrap();
+        // Changed just now: a pass may rest on data from before, so it waits the window out.
+        let t = Instant::now();
+        let e = eval_timed(&c, &spec, now_unix(), &|_, _| {}).await;
+        assert!(e.pass);
+        assert!(t.elapsed() >= Duration::from_millis(900), "{:?}", t.elapsed());
+        // Changed long ago: judged at once.
+        let t = Instant::now();
+        let e = eval_timed(&c, &spec, now_unix() - 60.0, &|_, _| {}).await;
+        assert!(e.pass);
+        assert!(t.elapsed() < Duration::from_millis(500), "{:?}", t.elapsed());
+        // A failure waits the window, then polls the rest of `within` from the change.
+        let missing: CheckSpec = serde_yaml::from_str(
+            "{id: m, title: t, hint: h, within: 2s, looks_back: 1s, http: {service: closed, path: /}}",
+        )
+        .unwrap();
+        let t = Instant::now();
+        let e = eval_timed(&c, &missing, now_unix(), &|_, _| {}).await;
+        assert!(!e.pass);
+        let took = t.elapsed();
+        assert!(
+            took >= Duration::from_millis(1900) && took < Duration::from_secs(4),
+            "{took:?}"
         );
     }
 

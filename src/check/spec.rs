@@ -33,6 +33,11 @@ pub struct CheckSpec {
     /// After passing, it must keep passing this long.
     #[serde(default)]
     pub hold: Option<Dur>,
+    /// How far back the check's data reaches (a query's `[20s]` window): it is judged only
+    /// once that long has passed since the learner's last change, so neither a pass nor a
+    /// failure rests on samples from before it.
+    #[serde(default)]
+    pub looks_back: Option<Dur>,
     /// Ids of checks that must pass first; when one fails this check is reported blocked.
     #[serde(default)]
     pub requires: Vec<String>,

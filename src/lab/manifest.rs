@@ -270,6 +270,17 @@ fn validate_check(c: &CheckSpec, err: &dyn Fn(String) -> LabError) -> Result<(),
             c.id
         )));
     }
+    if let Some(back) = c.looks_back {
+        let within = c.within.map_or(std::time::Duration::ZERO, |w| w.0);
+        if within <= back.0 {
+            return Err(err(format!(
+                "check `{}`: within ({}s) must be longer than looks_back ({}s): it is judged only once its window lies after the learner's change",
+                c.id,
+                within.as_secs(),
+                back.0.as_secs()
+            )));
+        }
+    }
     let kind = c.kind().map_err(err)?;
     let check_path = |p: &str| -> Result<(), LabError> {
         workspace_relative(p)
