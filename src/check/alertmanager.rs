@@ -410,10 +410,10 @@ pub async fn notification(ctx: &Ctx, c: &NotificationCheck) -> Eval {
         Err(e) => return Eval::fail(format!("notifications at hook {}", c.hook), e),
     };
     let others = ctx.get_json(&c.server, "/api/notifications").await.ok();
-    let since = if c.since_check_start {
-        ctx.started_unix
-    } else {
-        0.0
+    let since = match (c.since_check_start, c.since_change) {
+        (true, _) => ctx.started_unix,
+        (false, true) => ctx.settled_since,
+        (false, false) => 0.0,
     };
     let e = judge_notifications(
         doc.as_array().map(Vec::as_slice).unwrap_or(&[]),
@@ -485,16 +485,14 @@ pub fn judge_notifications(
     c: &NotificationCheck,
     since: f64,
 ) -> Eval {
-    let selected: Vec<&Value> = records
+    let (recent, earlier): (Vec<&Value>, Vec<&Value>) = records
         .iter()
-        .filter(|r| r.get("received_at").and_then(Value::as_f64).unwrap_or(0.0) >= since)
-        .filter(|r| {
-            c.status
-                .as_ref()
-                .is_none_or(|s| r.pointer("/payload/status").and_then(Value::as_str) == Some(s.as_str()))
-        })
-        .filter(|r| {
-            c.alertname.as_ref().is_none_or(|n| {
+        .partition(|r| r.get("received_at").and_then(Value::as_f64).unwrap_or(0.0) >= since);
+    let matches = |r: &Value| -> bool {
+        c.status
+            .as_ref()
+            .is_none_or(|s| r.pointer("/payload/status").and_then(Value::as_str) == Some(s.as_str()))
+            && c.alertname.as_ref().is_none_or(|n| {
                 r.pointer("/payload/alerts")
                     .and_then(Value::as_array)
                     .is_some_and(|a| {
@@ -503,16 +501,28 @@ pub fn judge_notifications(
                         })
                     })
             })
-        })
-        .collect();
+    };
+    let selected: Vec<&Value> = recent.into_iter().filter(|r| matches(r)).collect();
     let x = &c.expect;
     let count = Cmp::count_or_at_least_one(x.count.as_ref());
-    let what = format!("notifications at hook {}", c.hook);
+    let window = match (c.since_check_start, c.since_change) {
+        (true, _) => " since this check started",
+        (false, true) => " since your last change",
+        (false, false) => "",
+    };
+    let what = format!("notifications at hook {}{window}", c.hook);
     if let Err(why) = count.check(Some(&Value::from(selected.len()))) {
         let mut e = Eval::fail(
             format!("{} {what}", count.describe()),
             format!("{} ({why})", selected.len()),
         );
+        let before = earlier.iter().filter(|r| matches(r)).count();
+        if before > 0 {
+            e = e.with_detail(format!(
+                "{before} such notification(s) arrived earlier{}: Alertmanager sends a group again only after its repeat_interval",
+                if window.is_empty() { "" } else { ", before that" }
+            ));
+        }
         if let Some(all) = all.and_then(Value::as_array) {
             let mut hooks: Vec<String> = all
                 .iter()
@@ -768,5 +778,23 @@ mod tests {
         assert!(!judge_notifications(&recs, None, &c, 11.0).pass, "since filters");
         let c: NotificationCheck = serde_yaml::from_str("{hook: team, expect: {alerts: 1}}").unwrap();
         assert!(!judge_notifications(&recs, None, &c, 0.0).pass);
+    }
+
+    #[test]
+    fn notifications_since_the_change_say_when_older_ones_exist() {
+        let recs = vec![
+            json!({"hook": "default", "received_at": 10.0, "payload": {"status": "firing", "alerts": [{"labels": {"alertname": "Watchdog"}}]}}),
+        ];
+        let c: NotificationCheck =
+            serde_yaml::from_str("{hook: default, alertname: Watchdog, since_change: true}").unwrap();
+        assert!(judge_notifications(&recs, None, &c, 5.0).pass);
+        let e = judge_notifications(&recs, None, &c, 20.0);
+        assert!(!e.pass, "a delivery before the change does not count");
+        assert!(e.expected.contains("since your last change"), "{}", e.expected);
+        assert!(
+            e.detail.iter().any(|d| d.starts_with("1 such notification(s) arrived earlier, before that")),
+            "{:?}",
+            e.detail
+        );
     }
 }

@@ -603,6 +603,10 @@ pub struct NotificationCheck {
     /// Only notifications received after this check run started (default false: any).
     #[serde(default)]
     pub since_check_start: bool,
+    /// Only notifications received after the learner's last change (default false: any), so
+    /// that notifications delivered under an earlier, right configuration do not count.
+    #[serde(default)]
+    pub since_change: bool,
     /// What must hold.
     #[serde(default)]
     pub expect: NotificationExpect,
