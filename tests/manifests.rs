@@ -100,7 +100,7 @@ fn a_readme_promising_another_number_of_checks() {
     assert_eq!(
         err,
         format!(
-            "{}: README.md says `promlab check` shows {n}/{n}, but lab.yaml has {checks} checks: update the README",
+            "{}:3: README.md says `promlab check` shows {n}/{n}, but lab.yaml has {checks} checks: update the README",
             readme.display(),
             n = checks + 1
         )

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::compare::{Cmp, show};
-use super::spec::{AlertCheck, NotificationCheck, SilenceCheck};
+use super::spec::{AlertCheck, CountedFrom, NotificationCheck, SilenceCheck};
 use super::{Ctx, Eval};
 
 fn labels_line(v: Option<&Value>) -> String {
@@ -410,10 +410,10 @@ pub async fn notification(ctx: &Ctx, c: &NotificationCheck) -> Eval {
         Err(e) => return Eval::fail(format!("notifications at hook {}", c.hook), e),
     };
     let others = ctx.get_json(&c.server, "/api/notifications").await.ok();
-    let since = match (c.since_check_start, c.since_change) {
-        (true, _) => ctx.started_unix,
-        (false, true) => ctx.settled_since,
-        (false, false) => 0.0,
+    let since = match c.counted_from() {
+        CountedFrom::CheckStart => ctx.started_unix,
+        CountedFrom::Change => ctx.settled_since,
+        CountedFrom::Always => 0.0,
     };
     let e = judge_notifications(
         doc.as_array().map(Vec::as_slice).unwrap_or(&[]),
@@ -505,10 +505,10 @@ pub fn judge_notifications(
     let selected: Vec<&Value> = recent.into_iter().filter(|r| matches(r)).collect();
     let x = &c.expect;
     let count = Cmp::count_or_at_least_one(x.count.as_ref());
-    let window = match (c.since_check_start, c.since_change) {
-        (true, _) => " since this check started",
-        (false, true) => " since your last change",
-        (false, false) => "",
+    let window = match c.counted_from() {
+        CountedFrom::CheckStart => " since this check started",
+        CountedFrom::Change => " since your last change",
+        CountedFrom::Always => "",
     };
     let what = format!("notifications at hook {}{window}", c.hook);
     if let Err(why) = count.check(Some(&Value::from(selected.len()))) {
@@ -792,7 +792,9 @@ mod tests {
         assert!(!e.pass, "a delivery before the change does not count");
         assert!(e.expected.contains("since your last change"), "{}", e.expected);
         assert!(
-            e.detail.iter().any(|d| d.starts_with("1 such notification(s) arrived earlier, before that")),
+            e.detail
+                .iter()
+                .any(|d| d.starts_with("1 such notification(s) arrived earlier, before that")),
             "{:?}",
             e.detail
         );

@@ -732,6 +732,28 @@ pub struct PathExpect {
     pub what: Option<String>,
 }
 
+/// From when a `notification` check counts deliveries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountedFrom {
+    /// Every delivery the sink holds.
+    Always,
+    /// Deliveries since this `check` run started (`since_check_start`).
+    CheckStart,
+    /// Deliveries since the learner's last change (`since_change`).
+    Change,
+}
+
+impl NotificationCheck {
+    /// From when deliveries count.
+    pub fn counted_from(&self) -> CountedFrom {
+        match (self.since_check_start, self.since_change) {
+            (true, _) => CountedFrom::CheckStart,
+            (false, true) => CountedFrom::Change,
+            (false, false) => CountedFrom::Always,
+        }
+    }
+}
+
 /// `exposition:` — fetch and parse a metrics page.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

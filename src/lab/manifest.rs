@@ -168,11 +168,15 @@ impl Lab {
         if m.checks.len() < 3 {
             return Err(self.invalid("checks:", "a lab needs at least three checks"));
         }
-        if let Some(said) = readme_done_count(&self.dir.join("README.md"))
+        let readme = self.dir.join("README.md");
+        let readme_text = std::fs::read_to_string(&readme).unwrap_or_default();
+        if let Some(said) = readme_done_count(&readme_text)
             && said != m.checks.len()
         {
-            return Err(LabError::at(
-                &self.dir.join("README.md"),
+            return Err(LabError::invalid(
+                &readme,
+                &readme_text,
+                DONE_COUNT,
                 format!(
                     "README.md says `promlab check` shows {said}/{said}, but lab.yaml has {} checks: update the README",
                     m.checks.len()
@@ -327,6 +331,12 @@ fn validate_check(c: &CheckSpec, err: &dyn Fn(String) -> LabError) -> Result<(),
                 )));
             }
         }
+        Kind::Notification(n) if n.since_check_start && n.since_change => {
+            return Err(err(format!(
+                "check `{}`: write one of since_check_start (deliveries during this check run) or since_change (since the learner's last change)",
+                c.id
+            )));
+        }
         Kind::Scenario(s) => {
             for step in s.steps.iter().chain(&s.cleanup) {
                 if let Some(inner) = &step.check {
@@ -339,10 +349,12 @@ fn validate_check(c: &CheckSpec, err: &dyn Fn(String) -> LabError) -> Result<(),
     Ok(())
 }
 
+/// How a lab README announces its number of checks: "`promlab check` shows N/N".
+const DONE_COUNT: &str = "`promlab check` shows ";
+
 /// The N of "`promlab check` shows N/N" in a lab's README, when it says so.
-fn readme_done_count(readme: &Path) -> Option<usize> {
-    let text = std::fs::read_to_string(readme).ok()?;
-    let rest = &text[text.find("`promlab check` shows ")? + "`promlab check` shows ".len()..];
+fn readme_done_count(text: &str) -> Option<usize> {
+    let rest = &text[text.find(DONE_COUNT)? + DONE_COUNT.len()..];
     let (n, rest) = rest.split_once('/')?;
     let m: String = rest.chars().take_while(char::is_ascii_digit).collect();
     let n: usize = n.parse().ok()?;
