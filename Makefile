@@ -41,7 +41,7 @@ test: images lint ## everything CI runs: images, lint, all tests (live ones too)
 validate: build ## prove every lab live: starter fails, near-misses fail, solution passes
 	./target/release/promlab validate --all --retries 1
 
-bench: build ## benchmarks (writes bench/results.md)
+bench: build ## benchmarks (writes compose/bench/results.md)
 	bash compose/bench/bench.sh
 
 ci: test ## same as CI
