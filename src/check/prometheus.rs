@@ -1,7 +1,7 @@
 //! Checks that ask Prometheus: `promql`, `targets`, `rule`, `status`, and PromQL structure
 //! (`ast:`) via the maintained `promql-parser` crate.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use promql_parser::parser::{self, Expr};
 use serde_json::Value;
@@ -231,7 +231,7 @@ pub async fn promql(ctx: &Ctx, c: &PromqlCheck) -> Eval {
             }
             Err(_) => {}
             Ok(reference) => {
-                let same = compare_results(&r, &reference, eq);
+                let same = compare_answer(&r, &reference, eq);
                 let differs = !same.pass;
                 if e.pass {
                     e = same;
@@ -521,6 +521,55 @@ pub fn reads_raw_data_only(expr: &str) -> bool {
         && f.metrics
             .iter()
             .all(|m| !m.contains(':') && m != "ALERTS" && m != "ALERTS_FOR_STATE")
+}
+
+/// Compares a learner's query with its reference, meaning over spelling: besides the same
+/// series, a result that keeps labels the reference aggregates away (`sum by (job, instance)`
+/// for a per-instance reference) matches when leaving those labels out maps its series one
+/// to one onto the reference's. Rules are compared strictly (`compare_results`): a rule's
+/// name promises its labels, and a label a rule adds is what a forged `job` is made of.
+pub fn compare_answer(got: &QueryResult, reference: &QueryResult, eq: &EqualsExpr) -> Eval {
+    let strict = compare_results(got, reference, eq);
+    if strict.pass || eq.match_on.is_some() {
+        return strict;
+    }
+    let names: BTreeSet<&String> = reference.series.iter().flat_map(|s| s.labels.keys()).collect();
+    let extra: BTreeSet<&String> = got
+        .series
+        .iter()
+        .flat_map(|s| s.labels.keys())
+        .filter(|k| !names.contains(k))
+        .collect();
+    if extra.is_empty() {
+        return strict;
+    }
+    let narrowed: Vec<Series> = got
+        .series
+        .iter()
+        .map(|s| Series {
+            labels: s
+                .labels
+                .iter()
+                .filter(|(k, _)| names.contains(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            value: s.value,
+        })
+        .collect();
+    let distinct: BTreeSet<String> = narrowed.iter().map(|s| label_set(&s.labels)).collect();
+    if distinct.len() != narrowed.len() {
+        return strict;
+    }
+    let narrowed = QueryResult {
+        series: narrowed,
+        ..got.clone()
+    };
+    let mut e = compare_results(&narrowed, reference, eq);
+    if e.pass {
+        let kept: Vec<&str> = extra.iter().map(|k| k.as_str()).collect();
+        e.observed = format!("{} (you also keep {}: fine)", e.observed, kept.join(", "));
+    }
+    e
 }
 
 /// Whether two results hold the same series with values within the tolerance.
@@ -1543,5 +1592,56 @@ mod tests {
                 .expected
                 .contains(path)
         );
+    }
+
+    fn result(series: &[(&[(&str, &str)], f64)]) -> QueryResult {
+        QueryResult {
+            result_type: "vector".into(),
+            series: series
+                .iter()
+                .map(|(labels, v)| Series {
+                    labels: labels
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                    value: *v,
+                })
+                .collect(),
+            notes: vec![],
+            samples: None,
+        }
+    }
+
+    #[test]
+    fn an_answer_may_keep_labels_the_reference_drops_when_nothing_collapses() {
+        let eq: EqualsExpr = serde_yaml::from_str("{expr: x, tolerance: {rel: 0.05}}").unwrap();
+        // sum(...) against sum by (job) (...): one series, job kept.
+        let total = result(&[(&[], 15.0)]);
+        let by_job = result(&[(&[("job", "demo")], 15.2)]);
+        assert!(!compare_results(&by_job, &total, &eq).pass, "rules stay strict");
+        let e = compare_answer(&by_job, &total, &eq);
+        assert!(e.pass, "{e:?}");
+        assert!(e.observed.contains("you also keep job"), "{}", e.observed);
+        // Per instance, with job kept: still one series per instance.
+        let per_instance = result(&[(&[("instance", "a")], 5.0), (&[("instance", "b")], 7.0)]);
+        let with_job = result(&[
+            (&[("instance", "a"), ("job", "demo")], 5.0),
+            (&[("instance", "b"), ("job", "demo")], 7.0),
+        ]);
+        assert!(compare_answer(&with_job, &per_instance, &eq).pass);
+        // Keeping route as well splits an instance into several series: not the same answer.
+        let with_route = result(&[
+            (&[("instance", "a"), ("route", "/x")], 2.0),
+            (&[("instance", "a"), ("route", "/y")], 3.0),
+            (&[("instance", "b"), ("route", "/x")], 7.0),
+        ]);
+        assert!(!compare_answer(&with_route, &per_instance, &eq).pass);
+        // Values still count, and an explicit match_on is taken as written.
+        let wrong = result(&[(&[("job", "demo")], 30.0)]);
+        assert!(!compare_answer(&wrong, &total, &eq).pass);
+        let on_job: EqualsExpr =
+            serde_yaml::from_str("{expr: x, tolerance: {rel: 0.05}, match_on: [instance]}").unwrap();
+        assert!(compare_answer(&with_job, &per_instance, &on_job).pass);
+        assert!(!compare_answer(&by_job, &per_instance, &on_job).pass);
     }
 }
