@@ -617,7 +617,7 @@ pub fn compare_results(got: &QueryResult, reference: &QueryResult, eq: &EqualsEx
         if approx_check(h, *w, &tol).is_err() {
             return Eval::fail(
                 "values equal to the reference query's",
-                format!("{k} = {} differs from the reference", fmt_num(h)),
+                format!("{k} = {}, the reference query gives {}", fmt_num(h), fmt_num(*w)),
             );
         }
     }
