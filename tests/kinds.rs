@@ -823,7 +823,7 @@ const KINDS_EXPECTED: &[(&str, &str)] = &[
     ("exposition-pass", ""),
     ("exposition-miss", "metric families"),
     ("file-pass", ""),
-    ("file-miss", "is false"),
+    ("file-miss", "route.receiver): false"),
     ("exec-pass", ""),
     ("exec-miss", "not a valid duration string"),
     ("exec-amtool-pass", ""),

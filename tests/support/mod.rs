@@ -68,6 +68,12 @@ pub fn setup_with(extra_labs: &[Fixture<'_>]) -> Env {
             .replace("title: What is Prometheus", &format!("title: {title}"))
             .replace("stack: base\n", &format!("stack: {stack}\n{additions}"));
         std::fs::write(dir.join("lab.yaml"), text).unwrap();
+        // 1.1's README promises 1.1's number of checks; a fixture has its own.
+        std::fs::write(
+            dir.join("README.md"),
+            format!("# Lab {id} — {title}\n\nA fixture lab of promlab's tests.\n"),
+        )
+        .unwrap();
         for (path, content) in *files {
             let p = dir.join(path);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
