@@ -40,7 +40,22 @@ pub async fn alert(ctx: &Ctx, c: &AlertCheck) -> Eval {
         all.retain(|a| still_alive(a, &live));
         left_over = before - all.len();
     }
+    // An alert Alertmanager holds from before the learner's change proves nothing about the
+    // configuration now (it stays until it expires, 4 resend delays): for presence, only an
+    // alert Prometheus sent again since then counts. Prometheus re-sends firing alerts every
+    // resend delay (5s in the alerting stack), so a working pipeline shows one within seconds.
+    let mut not_resent = 0;
+    if at_am && Cmp::count_or_at_least_one(c.expect.count.as_ref()).needs_some() {
+        let before = all.len();
+        all.retain(|a| !generated(a) || updated_since(a, ctx.settled_since));
+        not_resent = before - all.len();
+    }
     let mut e = judge_alerts(&all, c, at_am, &server);
+    if !e.pass && not_resent > 0 {
+        e = e.with_detail(format!(
+            "ignored {not_resent} alert(s) Prometheus has not sent again since your last change: only a delivery under your current configuration counts (Prometheus re-sends firing alerts every few seconds here)"
+        ));
+    }
     if !e.pass
         && !at_am
         && let Ok(rules) = ctx.get_json(&server, "/api/v1/rules?type=alert").await
@@ -91,11 +106,7 @@ async fn prometheus_alerts(ctx: &Ctx) -> Option<Vec<serde_json::Map<String, Valu
 /// Whether an Alertmanager alert is still sent: posted by hand (no generator URL), or
 /// matching an alert Prometheus fires now (its labels plus, maybe, external labels).
 fn still_alive(am_alert: &Value, live: &[serde_json::Map<String, Value>]) -> bool {
-    let generated = am_alert
-        .get("generatorURL")
-        .and_then(Value::as_str)
-        .is_some_and(|u| !u.is_empty());
-    if !generated {
+    if !generated(am_alert) {
         return true;
     }
     let Some(labels) = am_alert.get("labels").and_then(Value::as_object) else {
@@ -103,6 +114,24 @@ fn still_alive(am_alert: &Value, live: &[serde_json::Map<String, Value>]) -> boo
     };
     live.iter()
         .any(|p| p.iter().all(|(k, v)| labels.get(k) == Some(v)))
+}
+
+/// Whether an alert at Alertmanager was sent by a Prometheus (it carries a generator URL;
+/// alerts a scenario posts do not).
+fn generated(am_alert: &Value) -> bool {
+    am_alert
+        .get("generatorURL")
+        .and_then(Value::as_str)
+        .is_some_and(|u| !u.is_empty())
+}
+
+/// Whether Alertmanager last received an alert at or after `since` (unix seconds).
+fn updated_since(am_alert: &Value, since: f64) -> bool {
+    am_alert
+        .get("updatedAt")
+        .and_then(Value::as_str)
+        .and_then(crate::component::time::parse_rfc3339)
+        .is_some_and(|t| t >= since)
 }
 
 /// What the loaded alerting rules allow a failing `alert` check at Prometheus to hope for.
@@ -797,6 +826,20 @@ mod tests {
                 .any(|d| d.starts_with("1 such notification(s) arrived earlier, before that")),
             "{:?}",
             e.detail
+        );
+    }
+
+    #[test]
+    fn an_alert_counts_as_resent_only_from_prometheus_and_after_the_change() {
+        let sent = json!({"labels": {"alertname": "Watchdog"}, "generatorURL": "http://prometheus:9090/graph", "updatedAt": "2026-11-30T10:00:10.000Z"});
+        let posted = json!({"labels": {"alertname": "LabDbDown"}, "updatedAt": "2026-11-30T10:00:00.000Z"});
+        let t = crate::component::time::parse_rfc3339("2026-11-30T10:00:05Z").unwrap();
+        assert!(generated(&sent) && !generated(&posted));
+        assert!(updated_since(&sent, t));
+        assert!(!updated_since(&sent, t + 10.0));
+        assert!(
+            !updated_since(&json!({"generatorURL": "x"}), t),
+            "no updatedAt: not proven"
         );
     }
 }
