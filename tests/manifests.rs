@@ -19,6 +19,15 @@ fn lab_dir(manifest: &str, extra: &[&str]) -> tempfile::TempDir {
     dir
 }
 
+/// A manifest that loads: the unknown-field case without its misspelled field.
+fn reference_manifest() -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/manifests/unknown-field/lab.yaml"),
+    )
+    .unwrap()
+    .replace("sumary: t\n", "")
+}
+
 #[test]
 fn every_broken_manifest_gives_its_exact_error() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/manifests");
@@ -49,22 +58,14 @@ fn every_broken_manifest_gives_its_exact_error() {
 
 #[test]
 fn the_reference_manifest_loads() {
-    let good = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/manifests/unknown-field/lab.yaml"),
-    )
-    .unwrap()
-    .replace("sumary: t\n", "");
+    let good = reference_manifest();
     let dir = lab_dir(&good, &[]);
     assert!(Lab::load(dir.path()).is_ok());
 }
 
 #[test]
 fn missing_file_and_stray_file() {
-    let good = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/manifests/unknown-field/lab.yaml"),
-    )
-    .unwrap()
-    .replace("sumary: t\n", "");
+    let good = reference_manifest();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("lab.yaml"), &good).unwrap();
     let err = Lab::load(dir.path()).unwrap_err().to_string();
@@ -80,11 +81,7 @@ fn missing_file_and_stray_file() {
 
 #[test]
 fn a_readme_promising_another_number_of_checks() {
-    let good = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/manifests/unknown-field/lab.yaml"),
-    )
-    .unwrap()
-    .replace("sumary: t\n", "");
+    let good = reference_manifest();
     let checks = Lab::load(lab_dir(&good, &[]).path())
         .unwrap()
         .manifest

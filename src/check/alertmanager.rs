@@ -127,11 +127,7 @@ fn generated(am_alert: &Value) -> bool {
 
 /// Whether Alertmanager last received an alert at or after `since` (unix seconds).
 fn updated_since(am_alert: &Value, since: f64) -> bool {
-    am_alert
-        .get("updatedAt")
-        .and_then(Value::as_str)
-        .and_then(crate::component::time::parse_rfc3339)
-        .is_some_and(|t| t >= since)
+    crate::component::time::json_time(am_alert.get("updatedAt")).is_some_and(|t| t >= since)
 }
 
 /// What the loaded alerting rules allow a failing `alert` check at Prometheus to hope for.
@@ -215,16 +211,10 @@ pub fn prospects(rules_doc: &Value, c: &AlertCheck, now: f64) -> Prospect {
                 continue;
             }
             match a.get("state").and_then(Value::as_str) {
-                Some("pending") => {
-                    let since = a
-                        .get("activeAt")
-                        .and_then(Value::as_str)
-                        .and_then(crate::component::time::parse_rfc3339);
-                    match since {
-                        Some(t) => earliest = earliest.min(t + hold),
-                        None => return Prospect::Open,
-                    }
-                }
+                Some("pending") => match crate::component::time::json_time(a.get("activeAt")) {
+                    Some(t) => earliest = earliest.min(t + hold),
+                    None => return Prospect::Open,
+                },
                 _ => return Prospect::Open,
             }
         }

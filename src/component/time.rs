@@ -24,13 +24,15 @@ pub fn parse_rfc3339(text: &str) -> Option<f64> {
     t.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs_f64())
 }
 
+/// An RFC 3339 timestamp field of an API answer (`lastScrape`, `updatedAt`, …) in unix seconds.
+pub fn json_time(value: Option<&serde_json::Value>) -> Option<f64> {
+    value.and_then(serde_json::Value::as_str).and_then(parse_rfc3339)
+}
+
 /// Whether a timestamp from a Prometheus API says something happened: Go renders "never" as
 /// its zero time (`0001-01-01T00:00:00Z`), so anything before 2000 counts as never.
 pub fn is_set(value: Option<&serde_json::Value>) -> bool {
-    value
-        .and_then(serde_json::Value::as_str)
-        .and_then(parse_rfc3339)
-        .is_some_and(|t| t > 946_684_800.0)
+    json_time(value).is_some_and(|t| t > 946_684_800.0)
 }
 
 #[cfg(test)]
