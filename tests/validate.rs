@@ -105,3 +105,53 @@ fn validate_names_what_is_wrong_with_each_broken_lab() {
         assert!(left.is_empty(), "validate left {left:?}");
     }
 }
+
+#[test]
+fn an_online_only_lab_is_validated_when_its_images_are_here_and_skipped_by_name_when_not() {
+    // 25.13 needs an image nobody can obtain here: skipped, named, never passed.
+    const GRAFANA: &str = "online_only: needs the Grafana image, which has no offline build\nservices:\n  grafana:\n    image: grafana\n    ports: [\"127.0.0.1:3000:3000\"]\n    x-promlab: {port: 3000, ready: /api/health, role: grafana}\n";
+    // 25.14 is marked online-only but runs on images the engine holds: proven live.
+    const MARKED: &str = "online_only: pretends to need a registry\n";
+    let env = setup_with(&[
+        ("25.13", "Monitoring Maturity Assessment", "base", GRAFANA, &[]),
+        ("25.14", "Business-IT Alignment", "base", MARKED, &[]),
+    ]);
+    let out = env.run(&["validate", "25.13", "25.14", "--jobs", "2"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "a skipped lab fails nothing: {t}");
+    assert!(t.contains("- 25.13 skipped"), "{t}");
+    assert!(
+        t.contains("online-only (needs the Grafana image, which has no offline build): not validated,"),
+        "{t}"
+    );
+    assert!(t.contains("grafana"), "the reason names the image: {t}");
+    assert!(t.contains("✓ 25.14 passed"), "{t}");
+    assert!(t.contains("solution ok"), "25.14 ran its phases: {t}");
+    assert!(
+        t.contains("1 labs validated live (1 passed, 0 failed), 1 skipped as online-only (25.13)"),
+        "{t}"
+    );
+    // With the upstream images file, the Grafana image is named but cannot be pulled here.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_promlab"))
+        .args(["validate", "25.13"])
+        .env("PROMLAB_ROOT", env.root.path())
+        .env("PROMLAB_HOME", env.home.path())
+        .env_remove("PROMLAB_IMAGES")
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("not validated, image grafana/grafana:") && t.contains("cannot be pulled"),
+        "{t}"
+    );
+    assert!(
+        t.contains("0 labs validated live (0 passed, 0 failed), 1 skipped"),
+        "{t}"
+    );
+    let left: Vec<String> = support::docker_names("container", "io.promlab.managed=true")
+        .into_iter()
+        .filter(|n| n.contains("-25-13-") || n.contains("-25-14-"))
+        .collect();
+    assert!(left.is_empty(), "validate left {left:?}");
+}

@@ -227,15 +227,12 @@ impl LabWork {
         }
     }
 
-    /// The work for a lab, and the lab when it is to be validated live.
+    /// The work for a lab, and the lab when it is to be validated live. An online-only lab
+    /// is validated live too when its images can be obtained (see `unobtainable`).
     fn new(catalog: &Catalog, id: LabId) -> (Self, Option<Lab>) {
         let mut w = LabWork::with_steps(id, Vec::new());
         match catalog.lab(id) {
             Err(e) => w.note = Some(e.to_string()),
-            Ok(lab) if lab.manifest.online_only.is_some() => {
-                let why = lab.manifest.online_only.clone().unwrap_or_default();
-                w.note = Some(format!("online-only: {why}"));
-            }
             Ok(lab) => {
                 let mut steps = vec![Step::Starter];
                 steps.extend(
@@ -248,6 +245,13 @@ impl LabWork {
             }
         }
         (w, None)
+    }
+
+    /// An online-only lab that cannot run here: reported as skipped, by name, with why.
+    fn skipped(id: LabId, why: &str, reason: &str) -> Self {
+        let mut w = LabWork::with_steps(id, Vec::new());
+        w.note = Some(format!("online-only ({why}): not validated, {reason}"));
+        w
     }
 
     fn untaken(&self) -> usize {
@@ -439,6 +443,48 @@ async fn run_phase(
     Ok(phase)
 }
 
+/// Why an online-only lab cannot be validated here: an image it needs is neither in the
+/// images file in effect, nor on the engine, nor pullable. `None` when every image is here
+/// (or was just pulled): the lab is then validated live like any other.
+async fn unobtainable(docker: &Docker, catalog: &Catalog, lab: &Lab) -> Option<String> {
+    let req = UpRequest {
+        catalog,
+        lab,
+        project: "promlab-images-preflight".to_string(),
+        workspace: std::env::temp_dir(),
+        seed: VALIDATE_SEED,
+        ephemeral_ports: true,
+        timeout: Duration::from_secs(90),
+    };
+    let mut plan = match plan_for(&req) {
+        Ok(p) => p,
+        Err(e) => return Some(e.to_string()),
+    };
+    if let Err(e) = super::up::prefer_local_images(docker, catalog, &mut plan).await {
+        return Some(e.to_string());
+    }
+    for c in &plan.containers {
+        if crate::stack::images::SELF_BUILT.contains(&c.logical_image.as_str()) {
+            continue; // built from this repository when missing
+        }
+        match docker.image_present(&c.image).await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => return Some(e.to_string()),
+        }
+        match docker.pull(&c.image, |_| {}).await {
+            Ok(()) => {}
+            Err(crate::runtime::RuntimeError::ImageMissing { image, detail }) => {
+                return Some(format!(
+                    "image {image} is not here and cannot be pulled ({detail})"
+                ));
+            }
+            Err(e) => return Some(e.to_string()),
+        }
+    }
+    None
+}
+
 /// Removes a worker's stack, if it has one (its temporary workspace goes with it).
 async fn remove_stack(docker: &Docker, stack: &mut Option<Stack>) {
     if let Some(old) = stack.take() {
@@ -508,8 +554,19 @@ pub async fn validate(
             let _ = multi.println(line);
         }
     };
-    let (works, labs): (Vec<LabWork>, Vec<Option<Lab>>) =
+    let (mut works, mut labs): (Vec<LabWork>, Vec<Option<Lab>>) =
         selected.iter().map(|id| LabWork::new(&catalog, *id)).unzip();
+    for (w, slot) in works.iter_mut().zip(labs.iter_mut()) {
+        let Some(lab) = slot.as_ref() else { continue };
+        let Some(why) = lab.manifest.online_only.clone() else {
+            continue;
+        };
+        say(format!("{}: online-only; looking for its images", lab.id()));
+        if let Some(reason) = unobtainable(&docker, &catalog, lab).await {
+            *w = LabWork::skipped(lab.id(), &why, &reason);
+            *slot = None;
+        }
+    }
     let queue = std::sync::Mutex::new(Queue { labs: works });
     let lock = || queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     // Labs that need no stack (online-only, unreadable) are reported at once.
