@@ -6,7 +6,7 @@ mod support;
 
 use std::process::Command;
 
-use support::{http_get, leftovers, setup, text};
+use support::{http_get, leftovers, setup, setup_with, text};
 
 #[test]
 fn up_status_check_down_for_two_labs_side_by_side() {
@@ -208,4 +208,68 @@ async fn an_alert_firing_at_start_reaches_alertmanager_within_seconds() {
         arrived.is_some(),
         "the Watchdog firing since start did not reach Alertmanager within {deadline:?}; last answer: {last}"
     );
+}
+
+/// When a container of a lab's project and service last started.
+fn started_at(project: &str, service: &str) -> String {
+    let out = std::process::Command::new("docker")
+        .args(["ps", "-q", "--filter"])
+        .arg(format!("label=io.promlab.project={project}"))
+        .arg("--filter")
+        .arg(format!("label=io.promlab.service={service}"))
+        .output()
+        .unwrap();
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(!id.is_empty(), "no running {service} in {project}");
+    let out = std::process::Command::new("docker")
+        .args(["inspect", "-f", "{{.State.StartedAt}}", &id])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn a_server_without_a_reload_endpoint_is_restarted_when_a_file_it_reads_at_start_changes() {
+    // Grafana reads its provisioning files at start and offers no unauthenticated reload:
+    // here node-exporter stands in for such a server.
+    const EXPORTER: &str = "services:\n  node-exporter:\n    image: node-exporter\n    command: [--web.listen-address=:9100]\n    ports: [\"127.0.0.1:9100:9100\"]\n    volumes: [\"./exporter:/etc/exporter:ro\"]\n    x-promlab: {port: 9100, ready: /metrics, role: exporter, restart_on: [exporter/settings.yaml]}\n";
+    let env = setup_with(&[(
+        "25.15",
+        "Stakeholder Management",
+        "base",
+        EXPORTER,
+        &[("starter/exporter/settings.yaml", "level: 1\n")],
+    )]);
+    /// Takes the lab down however the test ends.
+    struct Down<'a>(&'a support::Env);
+    impl Drop for Down<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.run(&["down", "25.15"]);
+        }
+    }
+    let _down = Down(&env);
+    let out = env.run(&["up", "25.15"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let project = "promlab-25-15";
+    let first = started_at(project, "node-exporter");
+    let ws = env.home.path().join("labs/25.15");
+    let _ = env.run(&["check", "25.15"]);
+    assert_eq!(
+        started_at(project, "node-exporter"),
+        first,
+        "nothing changed: no restart"
+    );
+    std::fs::write(ws.join("exporter/settings.yaml"), "level: 2\n").unwrap();
+    let out = env.run(&["check", "25.15", "--json"]);
+    let second = started_at(project, "node-exporter");
+    assert_ne!(second, first, "the changed file restarts it: {}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // A failed restart would be the first outcome and block the rest; here 1.1's checks ran.
+    assert_eq!(report["outcomes"][0]["id"], "node-target-up", "{report}");
+    assert_eq!(report["outcomes"][0]["status"], "fail", "{report}");
+    let _ = env.run(&["check", "25.15"]);
+    assert_eq!(started_at(project, "node-exporter"), second, "applied once");
+    let out = env.run(&["down", "25.15"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(leftovers(project), Vec::<String>::new());
 }

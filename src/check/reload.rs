@@ -195,7 +195,10 @@ pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
     let mut applied = read_applied(&ctx.workspace);
     let mut failures = Vec::new();
     for (name, svc) in &ctx.services {
-        let Some(reload_path) = &svc.reload else { continue };
+        // A server without a reload endpoint may still read files at start (`restart_on`).
+        if svc.reload.is_none() && svc.restart_on.is_empty() {
+            continue;
+        }
         let key = format!("{name}@{}", svc.id);
         let hash = binds_hash(&ctx.workspace, &svc.binds);
         let restart_hash = files_hash(&ctx.workspace, &svc.restart_on);
@@ -227,6 +230,7 @@ pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
             ));
             continue;
         }
+        let Some(reload_path) = &svc.reload else { continue };
         let confirmed_ok = confirm(ctx, name, &svc.role).await;
         if !force && applied.get(&key).is_some_and(|a| a.hash == hash) && confirmed_ok != Some(false) {
             continue;

@@ -130,7 +130,10 @@ fn record_started(owned: &[Owned]) {
     {
         let services: Vec<crate::check::reload::Started> = owned
             .iter()
-            .filter(|c| c.labels.contains_key(crate::runtime::LABEL_RELOAD))
+            .filter(|c| {
+                c.labels.contains_key(crate::runtime::LABEL_RELOAD)
+                    || c.labels.contains_key(crate::runtime::LABEL_RESTART_ON)
+            })
             .map(|c| crate::check::reload::Started {
                 name: c.service().to_string(),
                 id: c.id.clone(),
