@@ -232,7 +232,7 @@ fn started_at(project: &str, service: &str) -> String {
 fn a_server_without_a_reload_endpoint_is_restarted_when_a_file_it_reads_at_start_changes() {
     // Grafana reads its provisioning files at start and offers no unauthenticated reload:
     // here node-exporter stands in for such a server.
-    const EXPORTER: &str = "services:\n  node-exporter:\n    image: node-exporter\n    command: [--web.listen-address=:9100]\n    ports: [\"127.0.0.1:9100:9100\"]\n    volumes: [\"./exporter:/etc/exporter:ro\"]\n    x-promlab: {port: 9100, ready: /metrics, role: exporter, restart_on: [exporter/settings.yaml]}\n";
+    const EXPORTER: &str = "services:\n  node-exporter:\n    image: node-exporter\n    command: [--web.listen-address=:9100]\n    ports: [\"127.0.0.1:9100:9100\"]\n    volumes: [\"./exporter:/etc/exporter:ro\"]\n    x-promlab: {port: 9100, ready: /metrics, role: exporter, restart_on: [exporter]}\n";
     let env = setup_with(&[(
         "25.15",
         "Stakeholder Management",
@@ -262,13 +262,18 @@ fn a_server_without_a_reload_endpoint_is_restarted_when_a_file_it_reads_at_start
     std::fs::write(ws.join("exporter/settings.yaml"), "level: 2\n").unwrap();
     let out = env.run(&["check", "25.15", "--json"]);
     let second = started_at(project, "node-exporter");
+    // restart_on names a folder: a file added to it counts too.
+    std::fs::write(ws.join("exporter/more.yaml"), "extra: 1\n").unwrap();
+    let _ = env.run(&["check", "25.15"]);
+    let third = started_at(project, "node-exporter");
+    assert_ne!(third, second, "a new file in the folder restarts it");
     assert_ne!(second, first, "the changed file restarts it: {}", text(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     // A failed restart would be the first outcome and block the rest; here 1.1's checks ran.
     assert_eq!(report["outcomes"][0]["id"], "node-target-up", "{report}");
     assert_eq!(report["outcomes"][0]["status"], "fail", "{report}");
     let _ = env.run(&["check", "25.15"]);
-    assert_eq!(started_at(project, "node-exporter"), second, "applied once");
+    assert_eq!(started_at(project, "node-exporter"), third, "applied once");
     let out = env.run(&["down", "25.15"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(leftovers(project), Vec::<String>::new());

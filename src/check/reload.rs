@@ -97,12 +97,18 @@ fn binds_hash(ws: &Path, binds: &[String]) -> u64 {
         .fold(0u64, |h, b| h.rotate_left(7) ^ workspace_hash(&ws.join(b)))
 }
 
-/// Hash of some workspace files (a missing file hashes as absent).
+/// Hash of some workspace files or folders (a missing one hashes as absent; a folder, as
+/// every file under it, so a file the learner adds there counts too).
 fn files_hash(ws: &Path, rels: &[String]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     for r in rels {
         r.hash(&mut h);
-        std::fs::read(ws.join(r)).ok().hash(&mut h);
+        let p = ws.join(r);
+        if p.is_dir() {
+            workspace_hash(&p).hash(&mut h);
+        } else {
+            std::fs::read(p).ok().hash(&mut h);
+        }
     }
     h.finish()
 }
