@@ -165,7 +165,7 @@ pub async fn promql(ctx: &Ctx, c: &PromqlCheck) -> Eval {
     let expr = match (&c.expr, &c.expr_file) {
         (Some(e), _) => e.clone(),
         (None, Some(f)) => match std::fs::read_to_string(ctx.workspace.join(f)) {
-            Ok(t) => match query_in_file(f, &t) {
+            Ok(t) => match query_in_file(f, &t.replace("\r\n", "\n")) {
                 Some(q) => q,
                 None => {
                     return Eval::fail(
@@ -808,17 +808,28 @@ pub fn ast_check(expr: &str, rules: &AstRules) -> Eval {
             }
         }
         if f.all_ranges.is_empty() {
-            return Eval::fail("a range selector", "the query has none");
+            let why = if f.subquery {
+                "its only range is a subquery's (expr[range:step]), which evaluates the inner query at every step; read the samples with a range selector instead (metric[range])"
+            } else {
+                "the query has none"
+            };
+            return Eval::fail("a range selector", why);
         }
     }
     Eval::pass("the required query structure", "structure ok")
 }
 
 fn list_or_none(v: &[String]) -> String {
-    if v.is_empty() {
+    let mut names: Vec<&str> = Vec::new();
+    for n in v {
+        if !names.contains(&n.as_str()) {
+            names.push(n);
+        }
+    }
+    if names.is_empty() {
         "none".to_string()
     } else {
-        v.join(", ")
+        names.join(", ")
     }
 }
 
@@ -1082,6 +1093,8 @@ pub async fn rule(ctx: &Ctx, c: &RuleCheck) -> Eval {
     // Every candidate's query differs from the reference, evaluated at the same instant:
     // final (see `comparison_is_final`) when all of them could be compared on data.
     let mut differs_finally = false;
+    // Why each candidate is not equivalent: its query fails, returns nothing, or differs.
+    let mut why_not: Vec<String> = Vec::new();
     if let Some(eq) = &s.equivalent_to {
         let mut exprs: Vec<&str> = selected
             .iter()
@@ -1103,15 +1116,25 @@ pub async fn rule(ctx: &Ctx, c: &RuleCheck) -> Eval {
         differs_finally = !selected.is_empty();
         for r in selected {
             let q = r.1.get("query").and_then(Value::as_str).unwrap_or("");
+            let name = r.1.get("name").and_then(Value::as_str).unwrap_or("?");
             match query(ctx, &c.server, q, Some(at)).await {
                 Ok(res) if !res.series.is_empty() && compare_results(&res, &reference, eq).pass => {
                     kept.push(r);
                 }
                 Ok(res) => {
+                    why_not.push(if res.series.is_empty() {
+                        format!("{name}: its expression returns no series")
+                    } else {
+                        let cmp = compare_results(&res, &reference, eq);
+                        format!("{name}: {}", trim(&cmp.observed, 200))
+                    });
                     differs_finally = differs_finally
                         && comparison_is_final(ctx, &c.server, at, &[q, &eq.expr], &[&res, &reference]).await;
                 }
-                Err(_) => differs_finally = false,
+                Err(e) => {
+                    why_not.push(format!("{name}: its expression fails: {}", trim(&e, 200)));
+                    differs_finally = false;
+                }
             }
         }
         selected = kept;
@@ -1132,9 +1155,12 @@ pub async fn rule(ctx: &Ctx, c: &RuleCheck) -> Eval {
             || (selected.is_empty() && differs_finally);
         if s.equivalent_to.is_some() && selected.is_empty() && !before_equivalence.is_empty() {
             e = e.with_detail(format!(
-                "{} matched by name and type, but computes something else than the reference",
+                "{} matched by name and type, but is not equivalent to the reference:",
                 before_equivalence.join(", ")
             ));
+            for w in &why_not {
+                e = e.with_detail(format!("  {w}"));
+            }
         }
         return e;
     }

@@ -90,6 +90,30 @@ fn server_errors(logs: &str) -> Vec<String> {
     errors
 }
 
+/// The error lines a server logged for its latest reload (after its last "Loading
+/// configuration file"), without the summary line that only says errors occurred.
+fn reload_errors(logs: &str) -> Vec<String> {
+    let lines: Vec<&str> = logs.lines().collect();
+    let from = lines
+        .iter()
+        .rposition(|l| l.contains("Loading configuration file"))
+        .unwrap_or(0);
+    let mut out: Vec<String> = Vec::new();
+    for l in &lines[from..] {
+        if !(l.contains("level=ERROR") || l.contains("level=error"))
+            || l.contains("one or more errors occurred")
+        {
+            continue;
+        }
+        let text = l.split_once(" msg=").map_or(*l, |(_, rest)| rest);
+        if !out.iter().any(|o| o == text) {
+            out.push(text.to_string());
+        }
+    }
+    let skip = out.len().saturating_sub(4);
+    out.split_off(skip)
+}
+
 /// Hash of the workspace folders bound into a service.
 fn binds_hash(ws: &Path, binds: &[String]) -> u64 {
     binds
@@ -260,6 +284,14 @@ pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
                 let status = r.status();
                 let body = r.text().await.unwrap_or_default();
                 let mut detail = vec![format!("{name} answered {status}")];
+                // Prometheus answers only "one or more errors occurred"; its log says which
+                // file and line (a rule file's error is nowhere else).
+                let logs = ctx.docker.logs_tail(&svc.id, 60).await;
+                let said = reload_errors(&logs);
+                if !said.is_empty() {
+                    detail.push(format!("{name}'s log says:"));
+                    detail.extend(said.into_iter().map(|l| format!("  {l}")));
+                }
                 if status.as_u16() == 403 {
                     detail.push(
                         "the server runs without --web.enable-lifecycle, so promlab cannot reload it"
@@ -425,6 +457,19 @@ pub fn newest_mtime(dir: &Path) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reload_failure_quotes_the_errors_of_the_latest_reload_only() {
+        let logs = "time=1 level=INFO msg=\"Loading configuration file\" filename=/etc/prometheus/prometheus.yml
+time=2 level=ERROR msg=\"loading groups failed\" err=\"old.yml: fixed since\"
+time=3 level=INFO msg=\"Loading configuration file\" filename=/etc/prometheus/prometheus.yml
+time=4 level=ERROR source=manager.go msg=\"loading groups failed\" err=\"/etc/prometheus/rules/demo.yml: unknown unit \\\".\\\" in duration \\\"0.25m\\\"\"
+time=5 level=ERROR msg=\"Error reloading config\" err=\"one or more errors occurred while applying the new configuration (--config.file=/etc/prometheus/prometheus.yml)\"";
+        let said = reload_errors(logs);
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(said[0].starts_with("\"loading groups failed\""), "{said:?}");
+        assert!(said[0].contains("rules/demo.yml: unknown unit"), "{said:?}");
+    }
 
     #[test]
     fn a_stopped_servers_errors_are_shown_once() {

@@ -398,7 +398,10 @@ pub async fn tls(ctx: &Ctx, c: &TlsCheck) -> Eval {
         if let Some(cmp) = &e.expires_in_days
             && let Err(why) = cmp.check(Some(&Value::from(f.days_left.floor())))
         {
-            return fail(format!("days until expiry {}", cmp.describe()), observed(&why));
+            return fail(
+                format!("days until expiry {}", cmp.describe()),
+                observed(&format!("{} days left ({why})", f.days_left.floor())),
+            );
         }
         if let Some(cmp) = &e.issuer
             && let Err(why) = cmp.check(Some(&Value::from(f.issuer.clone())))

@@ -17,7 +17,10 @@ pub async fn file(ctx: &Ctx, c: &FileCheck) -> Eval {
 
 fn file_once(ctx: &Ctx, c: &FileCheck) -> Eval {
     let path = ctx.workspace.join(&c.path);
-    let text = std::fs::read_to_string(&path).ok();
+    // Windows line endings (an editor's choice) must not fail a `^…$` line match.
+    let text = std::fs::read_to_string(&path)
+        .ok()
+        .map(|t| t.replace("\r\n", "\n"));
     if let Some(want) = c.exists {
         if text.is_some() != want {
             return Eval::fail(
@@ -44,7 +47,9 @@ fn file_once(ctx: &Ctx, c: &FileCheck) -> Eval {
         );
     }
     if let Some(changed) = c.changed_from_starter {
-        let starter = std::fs::read_to_string(ctx.lab.starter_dir().join(&c.path)).unwrap_or_default();
+        let starter = std::fs::read_to_string(ctx.lab.starter_dir().join(&c.path))
+            .unwrap_or_default()
+            .replace("\r\n", "\n");
         let same = starter == text;
         if same == changed {
             return Eval::fail(
@@ -192,7 +197,7 @@ pub fn judge_answer(key: &str, given: &Value, truth: &Value, tol: Option<&Approx
         }
         if !wrong.is_empty() {
             parts.push(format!(
-                "{} that do not exist ({})",
+                "{} that are not in the live set ({})",
                 wrong.len(),
                 wrong.iter().map(|w| show(w)).collect::<Vec<_>>().join(", ")
             ));
