@@ -144,10 +144,18 @@ async fn do_step(ctx: &Ctx, s: &Step) -> Result<StepResult, String> {
     }
     if let Some(p) = &s.post_alerts {
         let base = ctx.url(&p.server)?;
+        // `{{ mark.X }}` in a value makes an alert (or its group) new on every run.
+        let vars = ctx.state_vars();
+        let render =
+            |m: &std::collections::BTreeMap<String, String>| -> std::collections::BTreeMap<String, String> {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), super::template::render(v, &vars)))
+                    .collect()
+            };
         let alerts: Vec<Value> = p
             .alerts
             .iter()
-            .map(|a| json!({"labels": a.labels, "annotations": a.annotations}))
+            .map(|a| json!({"labels": render(&a.labels), "annotations": render(&a.annotations)}))
             .collect();
         post_json(ctx, &format!("{base}/api/v2/alerts"), &Value::from(alerts)).await?;
         return Ok(StepResult::Done(format!("posted {} alerts", p.alerts.len())));
