@@ -646,6 +646,8 @@ pub struct AstFacts {
     pub all_ranges: Vec<f64>,
     /// Whether a selector or subquery reads the past with `offset` or `@`.
     pub time_shift: bool,
+    /// (function, argument position, its value when the argument is a constant expression).
+    pub call_args: Vec<(String, usize, Option<f64>)>,
     /// Queries that answer with data when every metric a query reads was scraped:
     /// `count(name)` per instant selector, `count(count_over_time(name[r]) >= 2)` per range
     /// selector (the metric name only: matchers that exclude every existing series are the
@@ -709,11 +711,34 @@ fn walk(e: &Expr, func: Option<&str>, f: &mut AstFacts) {
         }
         Expr::Call(c) => {
             f.functions.push(c.func.name.to_string());
-            for a in &c.args.args {
+            for (i, a) in c.args.args.iter().enumerate() {
+                f.call_args.push((c.func.name.to_string(), i, constant(a)));
                 walk(a, Some(c.func.name), f);
             }
         }
         Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
+}
+
+/// The value of a constant expression (`14400`, `4 * 60 * 60`, `(4 * 3600)`, `-1`).
+fn constant(e: &Expr) -> Option<f64> {
+    match e {
+        Expr::NumberLiteral(n) => Some(n.val),
+        Expr::Paren(p) => constant(&p.expr),
+        Expr::Unary(u) => constant(&u.expr).map(|v| -v),
+        Expr::Binary(b) => {
+            let (l, r) = (constant(&b.lhs)?, constant(&b.rhs)?);
+            match b.op.to_string().as_str() {
+                "+" => Some(l + r),
+                "-" => Some(l - r),
+                "*" => Some(l * r),
+                "/" => Some(l / r),
+                "%" => Some(l % r),
+                "^" => Some(l.powf(r)),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 
@@ -797,6 +822,31 @@ pub fn ast_check(expr: &str, rules: &AstRules) -> Eval {
             "selectors that name their metric",
             "the query matches metric names with a regex ({__name__=~…}), which reads every series",
         );
+    }
+    for (func, positions) in &rules.args {
+        if !f.functions.iter().any(|x| x == func) {
+            return Eval::fail(
+                format!("the query to use {func}()"),
+                format!("it uses {}", list_or_none(&f.functions)),
+            );
+        }
+        for (pos, want) in positions {
+            for (_, _, value) in f.call_args.iter().filter(|(n, i, _)| n == func && i == pos) {
+                let what = format!("argument {} of {func}()", pos + 1);
+                let Some(v) = value else {
+                    return Eval::fail(
+                        format!("{what} a constant {}", want.describe()),
+                        "it is not a constant (a number, or arithmetic on numbers)",
+                    );
+                };
+                if let Err(why) = want.check(Some(&Value::from(*v))) {
+                    return Eval::fail(
+                        format!("{what} {}", want.describe()),
+                        format!("{} ({why})", fmt_num(*v)),
+                    );
+                }
+            }
+        }
     }
     if let Some(want) = &rules.range {
         for r in &f.all_ranges {
@@ -1491,6 +1541,25 @@ mod tests {
                 "count(up)".to_string()
             ]
         );
+    }
+
+    #[test]
+    fn a_constant_argument_is_read_whatever_the_arithmetic() {
+        let rules: AstRules = serde_yaml::from_str("{args: {predict_linear: {1: {eq: 14400}}}}").unwrap();
+        let q =
+            |h: &str| format!("predict_linear(node_filesystem_avail_bytes{{mountpoint=\"/\"}}[10m], {h})");
+        for right in ["14400", "4 * 3600", "4*60*60", "(4 * 60) * 60", "3600 * 4"] {
+            assert!(ast_check(&q(right), &rules).pass, "{right}");
+        }
+        for (wrong, shows) in [("4", "4 ("), ("4 * 60", "240"), ("14400 / 60", "240")] {
+            let e = ast_check(&q(wrong), &rules);
+            assert!(!e.pass && e.observed.contains(shows), "{wrong}: {e:?}");
+            assert!(e.expected.contains("argument 2 of predict_linear()"), "{e:?}");
+        }
+        let e = ast_check(&q("scalar(up)"), &rules);
+        assert!(!e.pass && e.observed.contains("not a constant"), "{e:?}");
+        let e = ast_check("deriv(x[10m]) * 14400", &rules);
+        assert!(!e.pass && e.expected.contains("predict_linear"), "{e:?}");
     }
 
     #[test]

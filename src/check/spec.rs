@@ -370,6 +370,11 @@ pub struct AstRules {
     /// Every range selector's range in seconds, wherever it appears (`range: 60` = `[1m]`).
     #[serde(default)]
     pub range: Option<Cmp>,
+    /// Constant arguments of functions, by function and 0-based position, evaluated when
+    /// written as arithmetic (`{predict_linear: {1: {eq: 14400}}}` accepts `4 * 3600`): for a
+    /// value a check cannot tell apart on live data (a horizon on a nearly static disk).
+    #[serde(default)]
+    pub args: BTreeMap<String, BTreeMap<usize, Cmp>>,
 }
 
 /// `targets:` — scrape target state from `/api/v1/targets`.

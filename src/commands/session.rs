@@ -75,9 +75,12 @@ pub async fn running(docker: &Docker, id: Option<LabId>) -> Result<Running, Erro
         }
     };
     pick.ok_or_else(|| {
-        let which = id.map_or_else(|| "no lab".to_string(), |i| format!("lab {i}"));
-        let up = id.map_or_else(|| "ID".to_string(), |i| i.to_string());
-        Error::NotRunning(format!("{which} is not running: start it with `promlab up {up}`"))
+        Error::NotRunning(match id {
+            Some(i) => format!("lab {i} is not running: start it with `promlab up {i}`"),
+            None => {
+                "no lab is running: start one with `promlab up ID` (`promlab list` shows them)".to_string()
+            }
+        })
     })
 }
 
