@@ -192,7 +192,7 @@ pub enum RuntimeError {
     },
     /// An image is not present and could not be pulled.
     #[error(
-        "image {image} is not present and cannot be pulled ({detail}); run `make images` or set PROMLAB_IMAGES=compose/images.local.yaml"
+        "image {image} is not present and cannot be pulled ({detail}); without a registry, `make images` builds the images of every offline lab and PROMLAB_IMAGES=compose/images.local.yaml selects them (online-only labs need a registry)"
     )]
     ImageMissing {
         /// The image reference.
