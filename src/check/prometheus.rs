@@ -164,8 +164,8 @@ fn label_set(labels: &BTreeMap<String, String>) -> String {
 pub async fn promql(ctx: &Ctx, c: &PromqlCheck) -> Eval {
     let expr = match (&c.expr, &c.expr_file) {
         (Some(e), _) => e.clone(),
-        (None, Some(f)) => match std::fs::read_to_string(ctx.workspace.join(f)) {
-            Ok(t) => match query_in_file(f, &t.replace("\r\n", "\n")) {
+        (None, Some(f)) => match super::workspace::read_learner_text(&ctx.workspace.join(f)).ok_or(()) {
+            Ok(t) => match query_in_file(f, &t) {
                 Some(q) => q,
                 None => {
                     return Eval::fail(

@@ -8,6 +8,14 @@ use super::prometheus::{jmes, judge_paths, query};
 use super::spec::{AnswerCheck, FileCheck, Truth};
 use super::{Ctx, Eval};
 
+/// A text file the learner wrote, with Windows line endings (an editor's choice) made
+/// `\n`, so that a `^…$` line match or a comparison does not depend on them.
+pub fn read_learner_text(path: &std::path::Path) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|t| t.replace("\r\n", "\n"))
+}
+
 /// `file:` (the learner's files do not change while a check runs: verdicts are settled).
 pub async fn file(ctx: &Ctx, c: &FileCheck) -> Eval {
     let mut e = file_once(ctx, c);
@@ -17,10 +25,7 @@ pub async fn file(ctx: &Ctx, c: &FileCheck) -> Eval {
 
 fn file_once(ctx: &Ctx, c: &FileCheck) -> Eval {
     let path = ctx.workspace.join(&c.path);
-    // Windows line endings (an editor's choice) must not fail a `^…$` line match.
-    let text = std::fs::read_to_string(&path)
-        .ok()
-        .map(|t| t.replace("\r\n", "\n"));
+    let text = read_learner_text(&path);
     if let Some(want) = c.exists {
         if text.is_some() != want {
             return Eval::fail(
@@ -47,9 +52,7 @@ fn file_once(ctx: &Ctx, c: &FileCheck) -> Eval {
         );
     }
     if let Some(changed) = c.changed_from_starter {
-        let starter = std::fs::read_to_string(ctx.lab.starter_dir().join(&c.path))
-            .unwrap_or_default()
-            .replace("\r\n", "\n");
+        let starter = read_learner_text(&ctx.lab.starter_dir().join(&c.path)).unwrap_or_default();
         let same = starter == text;
         if same == changed {
             return Eval::fail(
@@ -310,6 +313,16 @@ pub async fn answer(ctx: &Ctx, c: &AnswerCheck) -> Eval {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crlf_line_endings_read_as_lf() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("q.promql");
+        std::fs::write(&p, "# Unit: seconds\r\n# Returns labels: route\r\nsum(x)\r\n").unwrap();
+        let t = read_learner_text(&p).unwrap();
+        assert_eq!(t, "# Unit: seconds\n# Returns labels: route\nsum(x)\n");
+        assert!(read_learner_text(&dir.path().join("missing")).is_none());
+    }
     use serde_json::json;
 
     #[test]
