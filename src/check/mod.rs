@@ -544,39 +544,46 @@ pub async fn eval_timed(
     ));
     let deadline = now_unix() + within.as_secs_f64();
     let mut e = eval_once(ctx, spec).await;
-    while !e.pass
-        && !e.settled
-        && !e.hopeless_by(deadline)
-        && !e.interrupted
-        && !ctx.stopped()
-        && start.elapsed() < within
-    {
-        progress(&spec.id, begun.elapsed());
-        tokio::time::sleep(poll.min(within.saturating_sub(start.elapsed()))).await;
-        e = eval_once(ctx, spec).await;
-    }
-    if !e.pass {
-        if e.interrupted || (!e.settled && ctx.stopped() && start.elapsed() < within) {
-            return Eval::interrupted();
+    // A `hold` broken while `within` still runs starts over: the check must hold for the
+    // whole `hold` at some point before the deadline (leftovers of an earlier run may make it
+    // pass for a moment first, then break before the learner's change takes effect).
+    loop {
+        while !e.pass
+            && !e.settled
+            && !e.hopeless_by(deadline)
+            && !e.interrupted
+            && !ctx.stopped()
+            && start.elapsed() < within
+        {
+            progress(&spec.id, begun.elapsed());
+            tokio::time::sleep(poll.min(within.saturating_sub(start.elapsed()))).await;
+            e = eval_once(ctx, spec).await;
         }
-        if let Some((t, why)) = e.not_before.clone().filter(|_| e.hopeless_by(deadline)) {
-            e.observed = format!(
-                "{} (and it cannot pass within {}s of your last change: {why}, not before {:.0}s from now)",
-                e.observed,
-                full_within.as_secs(),
-                (t - now_unix()).max(0.0)
-            );
-        } else if !full_within.is_zero() && !e.settled {
-            e.observed = format!(
-                "{} (still, {}s after your last change)",
-                e.observed,
-                full_within.as_secs().max(since_change as u64)
-            );
+        if !e.pass {
+            if e.interrupted || (!e.settled && ctx.stopped() && start.elapsed() < within) {
+                return Eval::interrupted();
+            }
+            if let Some((t, why)) = e.not_before.clone().filter(|_| e.hopeless_by(deadline)) {
+                e.observed = format!(
+                    "{} (and it cannot pass within {}s of your last change: {why}, not before {:.0}s from now)",
+                    e.observed,
+                    full_within.as_secs(),
+                    (t - now_unix()).max(0.0)
+                );
+            } else if !full_within.is_zero() && !e.settled {
+                e.observed = format!(
+                    "{} (still, {}s after your last change)",
+                    e.observed,
+                    full_within.as_secs().max(since_change as u64)
+                );
+            }
+            return e;
         }
-        return e;
-    }
-    if let Some(hold) = spec.hold.map(|d| d.0) {
+        let Some(hold) = spec.hold.map(|d| d.0) else {
+            return e;
+        };
         let held_from = Instant::now();
+        let mut broke = None;
         while held_from.elapsed() < hold {
             if ctx.stopped() {
                 return Eval::interrupted();
@@ -588,18 +595,25 @@ pub async fn eval_timed(
                 return again;
             }
             if !again.pass {
-                let mut f = again;
-                f.observed = format!(
-                    "{} (held {:.0}s of {}s)",
-                    f.observed,
-                    held_from.elapsed().as_secs_f64(),
-                    hold.as_secs()
-                );
-                return f;
+                broke = Some(again);
+                break;
             }
         }
+        let Some(mut f) = broke else {
+            return e;
+        };
+        if start.elapsed() < within && !f.settled && !ctx.stopped() {
+            e = f;
+            continue;
+        }
+        f.observed = format!(
+            "{} (held {:.0}s of {}s)",
+            f.observed,
+            held_from.elapsed().as_secs_f64(),
+            hold.as_secs()
+        );
+        return f;
     }
-    e
 }
 
 /// Runs every check: each starts as soon as the checks it `requires` are done, scenarios run

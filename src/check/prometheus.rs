@@ -806,6 +806,11 @@ pub fn ast_check(expr: &str, rules: &AstRules) -> Eval {
             );
         }
     }
+    for m in &rules.forbid_metrics {
+        if f.metrics.iter().any(|x| x == m) {
+            return Eval::fail(format!("no selector of {m}"), format!("the query reads {m}"));
+        }
+    }
     if let Some(min) = rules.min_range
         && let Some((func, r)) = f.ranges.iter().find(|(_, r)| *r < min.secs())
     {
@@ -896,6 +901,12 @@ pub async fn targets(ctx: &Ctx, c: &TargetsCheck) -> Eval {
     if pending.is_some() {
         e.settled = false;
     }
+    if e.pass
+        && let Some(metric) = &c.expect.serves
+        && let Some(fail) = judge_serves(ctx, c, &v, metric).await
+    {
+        return fail;
+    }
     if e.pass {
         return match pending {
             Some(since) => premature_pass(e, "new targets", since),
@@ -965,14 +976,12 @@ async fn loaded_config(ctx: &Ctx, server: &str) -> Result<Value, String> {
 }
 
 /// Judges a `/api/v1/targets` response.
-pub fn judge_targets(v: &Value, c: &TargetsCheck) -> Eval {
-    let data = v.get("data").cloned().unwrap_or(Value::Null);
-    let active: Vec<&Value> = data
-        .get("activeTargets")
+/// The active targets a `targets` check selects (its pool and labels).
+fn selected_targets<'a>(v: &'a Value, c: &TargetsCheck) -> Vec<&'a Value> {
+    v.pointer("/data/activeTargets")
         .and_then(Value::as_array)
-        .map(|a| a.iter().collect())
-        .unwrap_or_default();
-    let selected: Vec<&Value> = active
+        .map(|a| a.iter().collect::<Vec<_>>())
+        .unwrap_or_default()
         .into_iter()
         .filter(|t| {
             c.pool
@@ -984,7 +993,62 @@ pub fn judge_targets(v: &Value, c: &TargetsCheck) -> Eval {
                 .iter()
                 .all(|(k, cmp)| cmp.check(t.get("labels").and_then(|l| l.get(k))).is_ok())
         })
+        .collect()
+}
+
+/// `expect.serves`: every selected healthy target exposes the metric under its own job and
+/// instance, or the failure naming the first that does not (a job pointed at the wrong
+/// endpoint is up too).
+async fn judge_serves(ctx: &Ctx, c: &TargetsCheck, v: &Value, metric: &str) -> Option<Eval> {
+    let res = match query(ctx, &c.server, metric, None).await {
+        Ok(r) => r,
+        Err(e) => return Some(Eval::fail(format!("{metric} to be queried"), e)),
+    };
+    let label = |m: &BTreeMap<String, String>, k: &str| m.get(k).cloned().unwrap_or_default();
+    let served: Vec<(String, String)> = res
+        .series
+        .iter()
+        .map(|s| (label(&s.labels, "job"), label(&s.labels, "instance")))
         .collect();
+    for t in selected_targets(v, c) {
+        if t.get("health").and_then(Value::as_str) != Some("up") {
+            continue;
+        }
+        let job = t.pointer("/labels/job").and_then(Value::as_str).unwrap_or("");
+        let inst = t
+            .pointer("/labels/instance")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if !served.iter().any(|(j, i)| j == job && i == inst) {
+            let pool = t.get("scrapePool").and_then(Value::as_str).unwrap_or(job);
+            return Some(
+                Eval::fail(
+                    format!("every target of pool `{pool}` to expose {metric}"),
+                    format!(
+                        "{inst} (job {job}) is up but exposes no {metric}: the job scrapes another program"
+                    ),
+                )
+                .with_detail(format!(
+                    "{metric} comes from: {}",
+                    if served.is_empty() {
+                        "no target".to_string()
+                    } else {
+                        served
+                            .iter()
+                            .map(|(j, i)| format!("{i} (job {j})"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                )),
+            );
+        }
+    }
+    None
+}
+
+pub fn judge_targets(v: &Value, c: &TargetsCheck) -> Eval {
+    let data = v.get("data").cloned().unwrap_or(Value::Null);
+    let selected: Vec<&Value> = selected_targets(v, c);
     let pool = c
         .pool
         .clone()
@@ -1594,6 +1658,10 @@ mod tests {
         assert!(reads_raw_data_only("sum by (job) (rate(x[5m]))"));
         assert!(!reads_raw_data_only("job:x:rate5m > 0"));
         assert!(!reads_raw_data_only("ALERTS{alertstate=\"firing\"}"));
+        let raw: AstRules = serde_yaml::from_str("{forbid_metrics: [x_bucket]}").unwrap();
+        let e = ast_check("histogram_quantile(0.95, sum by (le) (x_bucket))", &raw);
+        assert!(!e.pass && e.observed.contains("reads x_bucket"), "{e:?}");
+        assert!(ast_check("histogram_quantile(0.95, job_le:x_bucket:rate1m)", &raw).pass);
         let no_avg: AstRules = serde_yaml::from_str("{forbid_aggregations: [avg]}").unwrap();
         let e = ast_check("avg by (job) (rate(a_sum[1m]) / rate(a_count[1m]))", &no_avg);
         assert!(!e.pass && e.observed.contains("avg"), "{e:?}");

@@ -358,6 +358,9 @@ pub struct AstRules {
     /// Metric names that must be selected.
     #[serde(default)]
     pub require_metrics: Vec<String>,
+    /// Metric names that must not be selected (the raw series a recorded one replaces).
+    #[serde(default)]
+    pub forbid_metrics: Vec<String>,
     /// Minimum range of every range selector inside `rate`/`increase`-like functions.
     #[serde(default)]
     pub min_range: Option<Dur>,
@@ -423,6 +426,10 @@ pub struct TargetsExpect {
     /// `lastError` of every target.
     #[serde(default)]
     pub last_error: Option<Cmp>,
+    /// A metric every selected (healthy) target must expose under its own job and instance
+    /// labels (`node_exporter_build_info`): proves what the job scrapes, not only that it is up.
+    #[serde(default)]
+    pub serves: Option<String>,
 }
 
 /// `rule:` — loaded rules from `/api/v1/rules`.

@@ -243,6 +243,17 @@ pub fn judge_answer(key: &str, given: &Value, truth: &Value, tol: Option<&Approx
             }
         };
     }
+    if as_number(truth).is_some() && as_number(given).is_none() {
+        // Not a matter of time: "170 samples/s" or a query never becomes the number.
+        return Eval::fail(
+            format!("{key} as a number"),
+            format!(
+                "{key}={} is not a number: write the number alone (no unit, no query)",
+                show(given)
+            ),
+        )
+        .settled();
+    }
     if loosely_equal_values(&as_typed(given), &as_typed(truth)) {
         Eval::pass(
             format!("{key} matching the live value"),
@@ -342,6 +353,12 @@ mod tests {
             abs: None,
         };
         assert!(judge_answer("n", &json!(100), &json!(103.0), Some(&tol)).pass);
+        let e = judge_answer("n", &json!("170 samples/s"), &json!(170.2), Some(&tol));
+        assert!(
+            !e.pass && e.settled && e.observed.contains("not a number"),
+            "{e:?}"
+        );
+        assert!(judge_answer("n", &json!("170.2"), &json!(170.2), Some(&tol)).pass);
         let e = judge_answer("n", &json!(80), &json!(103.0), Some(&tol));
         assert!(!e.pass);
         let all = format!("{} {} {:?}", e.expected, e.observed, e.detail);
