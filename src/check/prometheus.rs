@@ -931,7 +931,7 @@ pub async fn targets(ctx: &Ctx, c: &TargetsCheck) -> Eval {
 
 /// How long after a reload the targets API may still show the previous target sets
 /// (Prometheus' scrape manager applies updates every 5s), plus a margin.
-const TARGET_UPDATE_SECS: f64 = 6.0;
+pub const TARGET_UPDATE_SECS: f64 = 6.0;
 
 /// Seconds since the last reload while Prometheus may still be applying discovered targets
 /// or Alertmanagers (it does so on a timer); `None` once that window has passed.
@@ -1430,15 +1430,49 @@ pub async fn status(ctx: &Ctx, c: &StatusCheck) -> Eval {
 }
 
 /// Waits, polling, until every Prometheus of the lab has caught up with its loaded
-/// configuration (`scraped_every_pool`), or `within` has passed: what live answers computed
-/// from a fresh configuration wait for (`solve`, `validate`).
+/// configuration (`scraped_every_pool`, and the series of removed targets gone), or `within`
+/// has passed: what live answers computed from a fresh configuration wait for (`solve`,
+/// `validate`).
 pub async fn await_first_scrapes(ctx: &Ctx, within: std::time::Duration) {
     let deadline = std::time::Instant::now() + within;
     for server in ctx.services_with_role("prometheus") {
-        while !scraped_every_pool(ctx, server).await && std::time::Instant::now() < deadline {
+        while !(scraped_every_pool(ctx, server).await && removed_targets_gone(ctx, server).await)
+            && std::time::Instant::now() < deadline
+        {
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         }
     }
+}
+
+/// Whether the series of targets a reload removed are gone: Prometheus marks them stale only
+/// an interval or two later, and until then they still count (`count({job="node"})` counts
+/// an old target's series beside the new one's).
+async fn removed_targets_gone(ctx: &Ctx, server: &str) -> bool {
+    let (Ok(up), Ok(targets)) = (
+        query(ctx, server, "group by (job, instance) (up)", None).await,
+        ctx.get_json(server, "/api/v1/targets?state=active").await,
+    ) else {
+        return false;
+    };
+    let active: Vec<(String, String)> = targets
+        .pointer("/data/activeTargets")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            let l = |k: &str| {
+                t.pointer(&format!("/labels/{k}"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            (l("job"), l("instance"))
+        })
+        .collect();
+    up.series.iter().all(|s| {
+        let l = |k: &str| s.labels.get(k).cloned().unwrap_or_default();
+        active.contains(&(l("job"), l("instance")))
+    })
 }
 
 /// Whether `server` has caught up with its loaded configuration: every scrape pool has its

@@ -158,9 +158,15 @@ pub async fn apply_solution(docker: &Docker, catalog: &Catalog, run: &Running) -
     )?;
     if !lab.manifest.solution_answers.is_empty() {
         let ctx = context(docker, lab.clone(), run, Mode::default());
-        let _ = reload::apply(&ctx, false).await;
+        let (_, applied_at) = reload::apply(&ctx, false).await;
         // Computed like a learner who waits for the new jobs' first scrapes: an answer taken
         // from `up` right after the reload would miss the pools not scraped yet, and stay wrong.
+        // The targets API shows the new targets only once Prometheus applied them (on a timer
+        // after the reload); before that, the previous targets look current.
+        let settle = applied_at + crate::check::prometheus::TARGET_UPDATE_SECS - crate::check::now_unix();
+        if settle > 0.0 {
+            tokio::time::sleep(Duration::from_secs_f64(settle)).await;
+        }
         crate::check::prometheus::await_first_scrapes(&ctx, Duration::from_secs(30)).await;
         let path = run.workspace.join("answers.yaml");
         let mut doc: serde_yaml::Mapping = std::fs::read_to_string(&path)
