@@ -646,6 +646,8 @@ pub struct AstFacts {
     pub all_ranges: Vec<f64>,
     /// Whether a selector or subquery reads the past with `offset` or `@`.
     pub time_shift: bool,
+    /// Range functions applied directly to a recorded series (its name has a `:`).
+    pub rates_of_recorded: Vec<String>,
     /// (function, argument position, its value when the argument is a constant expression).
     pub call_args: Vec<(String, usize, Option<f64>)>,
     /// Queries that answer with data when every metric a query reads was scraped:
@@ -704,6 +706,11 @@ fn walk(e: &Expr, func: Option<&str>, f: &mut AstFacts) {
             f.name_regex |= has_name_regex(&m.vs);
             f.time_shift |= m.vs.offset.is_some() || m.vs.at.is_some();
             f.all_ranges.push(m.range.as_secs_f64());
+            if let (Some(func), Some(metric)) = (func, &name)
+                && metric.contains(':')
+            {
+                f.rates_of_recorded.push(format!("{func}({metric}[…])"));
+            }
             f.metrics.extend(name);
             if let Some(name) = func {
                 f.ranges.push((name.to_string(), m.range.as_secs_f64()));
@@ -827,6 +834,24 @@ pub fn ast_check(expr: &str, rules: &AstRules) -> Eval {
             "selectors that name their metric",
             "the query matches metric names with a regex ({__name__=~…}), which reads every series",
         );
+    }
+    if rules.forbid_rate_of_recorded
+        && let Some(r) = f.rates_of_recorded.first()
+    {
+        return Eval::fail(
+            "range functions over raw counters only",
+            format!("the query takes {r} of a recorded series: rate() the raw counter, then aggregate"),
+        );
+    }
+    if let Some(want) = &rules.ranges {
+        for r in &f.all_ranges {
+            if let Err(why) = want.check(Some(&Value::from(*r))) {
+                return Eval::fail(
+                    format!("every range selector {} seconds", want.describe()),
+                    format!("a [{}s] range ({why})", fmt_num(*r)),
+                );
+            }
+        }
     }
     for (func, positions) in &rules.args {
         if !f.functions.iter().any(|x| x == func) {
@@ -1692,6 +1717,15 @@ mod tests {
         assert!(reads_raw_data_only("sum by (job) (rate(x[5m]))"));
         assert!(!reads_raw_data_only("job:x:rate5m > 0"));
         assert!(!reads_raw_data_only("ALERTS{alertstate=\"firing\"}"));
+        let opt: AstRules = serde_yaml::from_str("{ranges: 60, forbid_rate_of_recorded: true}").unwrap();
+        assert!(ast_check("sum by (job) (rate(x_total[1m]))", &opt).pass);
+        assert!(
+            ast_check("sum by (job) (job_route:x:rate1m)", &opt).pass,
+            "no range: fine"
+        );
+        assert!(!ast_check("sum by (job) (rate(x_total[5m]))", &opt).pass);
+        let e = ast_check("rate(job:x:sum[1m])", &opt);
+        assert!(!e.pass && e.observed.contains("rate(job:x:sum"), "{e:?}");
         let raw: AstRules = serde_yaml::from_str("{forbid_metrics: [x_bucket]}").unwrap();
         let e = ast_check("histogram_quantile(0.95, sum by (le) (x_bucket))", &raw);
         assert!(!e.pass && e.observed.contains("reads x_bucket"), "{e:?}");

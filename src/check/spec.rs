@@ -373,6 +373,14 @@ pub struct AstRules {
     /// Every range selector's range in seconds, wherever it appears (`range: 60` = `[1m]`).
     #[serde(default)]
     pub range: Option<Cmp>,
+    /// Like `range`, but a query with no range selector passes: one that reads recorded
+    /// series (`sum by (job) (job_route:x:rate1m)`) instead of a raw counter's window.
+    #[serde(default)]
+    pub ranges: Option<Cmp>,
+    /// Forbid a range function (`rate`, `increase`, …) over a recorded series (a name with a
+    /// `:`): the rate of a recorded sum breaks at every counter reset.
+    #[serde(default)]
+    pub forbid_rate_of_recorded: bool,
     /// Constant arguments of functions, by function and 0-based position, evaluated when
     /// written as arithmetic (`{predict_linear: {1: {eq: 14400}}}` accepts `4 * 3600`): for a
     /// value a check cannot tell apart on live data (a horizon on a nearly static disk).
