@@ -843,15 +843,10 @@ pub fn ast_check(expr: &str, rules: &AstRules) -> Eval {
             format!("the query takes {r} of a recorded series: rate() the raw counter, then aggregate"),
         );
     }
-    if let Some(want) = &rules.ranges {
-        for r in &f.all_ranges {
-            if let Err(why) = want.check(Some(&Value::from(*r))) {
-                return Eval::fail(
-                    format!("every range selector {} seconds", want.describe()),
-                    format!("a [{}s] range ({why})", fmt_num(*r)),
-                );
-            }
-        }
+    if let Some(want) = &rules.ranges
+        && let Some(e) = range_mismatch(&f, want)
+    {
+        return e;
     }
     for (func, positions) in &rules.args {
         if !f.functions.iter().any(|x| x == func) {
@@ -879,13 +874,8 @@ pub fn ast_check(expr: &str, rules: &AstRules) -> Eval {
         }
     }
     if let Some(want) = &rules.range {
-        for r in &f.all_ranges {
-            if let Err(why) = want.check(Some(&Value::from(*r))) {
-                return Eval::fail(
-                    format!("every range selector {} seconds", want.describe()),
-                    format!("a [{}s] range ({why})", fmt_num(*r)),
-                );
-            }
+        if let Some(e) = range_mismatch(&f, want) {
+            return e;
         }
         if f.all_ranges.is_empty() {
             let why = if f.subquery {
@@ -897,6 +887,18 @@ pub fn ast_check(expr: &str, rules: &AstRules) -> Eval {
         }
     }
     Eval::pass("the required query structure", "structure ok")
+}
+
+/// The failure for the first range selector whose range (seconds) `want` refuses.
+fn range_mismatch(f: &AstFacts, want: &Cmp) -> Option<Eval> {
+    f.all_ranges.iter().find_map(|r| {
+        want.check(Some(&Value::from(*r))).err().map(|why| {
+            Eval::fail(
+                format!("every range selector {} seconds", want.describe()),
+                format!("a [{}s] range ({why})", fmt_num(*r)),
+            )
+        })
+    })
 }
 
 fn list_or_none(v: &[String]) -> String {
@@ -1455,15 +1457,13 @@ pub async fn status(ctx: &Ctx, c: &StatusCheck) -> Eval {
 }
 
 /// Waits, polling, until every Prometheus of the lab has caught up with its loaded
-/// configuration (`scraped_every_pool`, and the series of removed targets gone), or `within`
+/// configuration (`caught_up`: every pool scraped, the series of removed targets gone), or `within`
 /// has passed: what live answers computed from a fresh configuration wait for (`solve`,
 /// `validate`).
 pub async fn await_first_scrapes(ctx: &Ctx, within: std::time::Duration) {
     let deadline = std::time::Instant::now() + within;
     for server in ctx.services_with_role("prometheus") {
-        while !(scraped_every_pool(ctx, server).await && removed_targets_gone(ctx, server).await)
-            && std::time::Instant::now() < deadline
-        {
+        while !caught_up(ctx, server).await && std::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         }
     }
@@ -1472,11 +1472,8 @@ pub async fn await_first_scrapes(ctx: &Ctx, within: std::time::Duration) {
 /// Whether the series of targets a reload removed are gone: Prometheus marks them stale only
 /// an interval or two later, and until then they still count (`count({job="node"})` counts
 /// an old target's series beside the new one's).
-async fn removed_targets_gone(ctx: &Ctx, server: &str) -> bool {
-    let (Ok(up), Ok(targets)) = (
-        query(ctx, server, "group by (job, instance) (up)", None).await,
-        ctx.get_json(server, "/api/v1/targets?state=active").await,
-    ) else {
+async fn removed_targets_gone(ctx: &Ctx, server: &str, targets: &Value) -> bool {
+    let Ok(up) = query(ctx, server, "group by (job, instance) (up)", None).await else {
         return false;
     };
     let active: Vec<(String, String)> = targets
@@ -1502,15 +1499,18 @@ async fn removed_targets_gone(ctx: &Ctx, server: &str) -> bool {
 
 /// Whether `server` has caught up with its loaded configuration: every scrape pool has its
 /// targets and each of them has been scraped at least once (a reload applies targets on a
-/// timer, and a new target's first scrape comes up to an interval later).
-async fn scraped_every_pool(ctx: &Ctx, server: &str) -> bool {
+/// timer, and a new target's first scrape comes up to an interval later), and the series of
+/// targets the reload removed are gone. The targets are read once for both.
+async fn caught_up(ctx: &Ctx, server: &str) -> bool {
     // The jobs of the loaded configuration, not /api/v1/scrape_pools: that list follows the
     // scrape manager, which takes the new pools on its own timer (empty just after a start).
     match (
         loaded_jobs(ctx, server).await,
         ctx.get_json(server, "/api/v1/targets?state=active").await,
     ) {
-        (Ok(jobs), Ok(targets)) => every_job_scraped(&jobs, &targets),
+        (Ok(jobs), Ok(targets)) => {
+            every_job_scraped(&jobs, &targets) && removed_targets_gone(ctx, server, &targets).await
+        }
         _ => false,
     }
 }

@@ -463,26 +463,16 @@ async fn unobtainable(docker: &Docker, catalog: &Catalog, lab: &Lab) -> Option<S
     if let Err(e) = super::up::prefer_local_images(docker, catalog, &mut plan).await {
         return Some(e.to_string());
     }
-    for c in &plan.containers {
-        if crate::stack::images::SELF_BUILT.contains(&c.logical_image.as_str()) {
-            continue; // built from this repository when missing
-        }
-        match docker.image_present(&c.image).await {
-            Ok(true) => continue,
-            Ok(false) => {}
-            Err(e) => return Some(e.to_string()),
-        }
-        match docker.pull(&c.image, |_| {}).await {
-            Ok(()) => {}
-            Err(crate::runtime::RuntimeError::ImageMissing { image, detail }) => {
-                return Some(format!(
-                    "image {image} is not here and cannot be pulled ({detail})"
-                ));
-            }
-            Err(e) => return Some(e.to_string()),
-        }
+    // Self-built images (demo, sink) are built from this repository when missing.
+    plan.containers
+        .retain(|c| !crate::stack::images::SELF_BUILT.contains(&c.logical_image.as_str()));
+    match crate::runtime::up::ensure_images(docker, &plan, &|_| {}).await {
+        Ok(()) => None,
+        Err(crate::runtime::RuntimeError::ImageMissing { image, detail }) => Some(format!(
+            "image {image} is not here and cannot be pulled ({detail})"
+        )),
+        Err(e) => Some(e.to_string()),
     }
-    None
 }
 
 /// Removes a worker's stack, if it has one (its temporary workspace goes with it).
