@@ -28,6 +28,10 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// A folder that cannot be a workspace, or a link leaving it (the message says which
+    /// and what to do).
+    #[error("{0}")]
+    Workspace(String),
     /// The command was used wrongly in a way clap cannot see.
     #[error("{0}")]
     Usage(String),
@@ -44,7 +48,8 @@ impl Error {
             Error::Runtime(RuntimeError::NotReady { .. }) | Error::NotRunning(_) => exit::NOT_READY,
             Error::Runtime(_) => exit::RUNTIME,
             Error::Usage(_) => exit::USAGE,
-            Error::Io { .. } | Error::Other(_) => exit::RUNTIME,
+            Error::Io { .. } | Error::Workspace(_) => exit::WORKSPACE,
+            Error::Other(_) => exit::RUNTIME,
         }
     }
 

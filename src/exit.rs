@@ -12,6 +12,9 @@ pub const LAB_INVALID: u8 = 3;
 pub const RUNTIME: u8 = 4;
 /// A service did not become ready in time, or the lab is not running.
 pub const NOT_READY: u8 = 5;
+/// A workspace or file problem: a folder that cannot be a workspace, a link leaving it, a file
+/// that cannot be read or written.
+pub const WORKSPACE: u8 = 6;
 
 /// The table printed after `--help`.
 pub const HELP_TABLE: &str = "Exit codes:
@@ -20,4 +23,31 @@ pub const HELP_TABLE: &str = "Exit codes:
   2  usage error
   3  invalid lab, manifest, stack or file; unknown lab id; lint problems
   4  Docker unreachable, image missing, container failed
-  5  a service was not ready in time, or the lab is not running (run `promlab up ID`)";
+  5  a service was not ready in time, or the lab is not running (run `promlab up ID`)
+  6  workspace or file problem: a folder that cannot be a workspace, a link leaving it,
+     a file that cannot be read or written";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn help_table_and_readme_name_every_code() {
+        let readme = include_str!("../README.md").replace('\n', " ");
+        for (code, what) in [(super::WORKSPACE, "workspace or file problem")] {
+            assert!(super::HELP_TABLE.contains(&format!("  {code}  {what}")));
+            assert!(
+                readme.contains(&format!("{code} {what}")),
+                "README's exit codes miss {code}"
+            );
+        }
+        for code in [
+            super::OK,
+            super::CHECKS_FAILED,
+            super::USAGE,
+            super::LAB_INVALID,
+            super::RUNTIME,
+            super::NOT_READY,
+        ] {
+            assert!(super::HELP_TABLE.contains(&format!("\n  {code}  ")), "{code}");
+        }
+    }
+}
