@@ -18,7 +18,9 @@ pub fn copy_archive(
 ) -> Result<Vec<u8>, String> {
     let root = workspace.join(folder);
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    collect(&root, &root, &mut files);
+    let real =
+        std::fs::canonicalize(workspace).map_err(|e| format!("cannot read {}: {e}", workspace.display()))?;
+    collect(&real, &root, &root, &mut files)?;
     for m in mutations {
         let rel = m.file.strip_prefix(&format!("{folder}/")).unwrap_or(&m.file);
         let Some(entry) = files.iter_mut().find(|(p, _)| p == rel) else {
@@ -47,16 +49,37 @@ pub fn copy_archive(
     tar.into_inner().map_err(|e| e.to_string())
 }
 
-fn collect(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+/// The files under `dir`, walked without following links: a link to a file in the workspace
+/// is read, a link to a folder is not walked, and a link out of the workspace is an error
+/// (its target is never read, so never copied or echoed).
+fn collect(
+    workspace: &std::path::Path,
+    root: &std::path::Path,
+    dir: &std::path::Path,
+    out: &mut Vec<(String, Vec<u8>)>,
+) -> Result<(), String> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
     for e in rd.flatten() {
         let p = e.path();
-        if p.is_dir() {
-            collect(root, &p, out);
-        } else if let Ok(b) = std::fs::read(&p) {
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_symlink() {
+            if let Some(target) = crate::workspace::link_leaves(workspace, &p) {
+                return Err(crate::workspace::link_error(&p, &target, workspace).to_string());
+            }
+            if !p.is_file() {
+                continue;
+            }
+        } else if ft.is_dir() {
+            collect(workspace, root, &p, out)?;
+            continue;
+        }
+        if let Ok(b) = std::fs::read(&p) {
             out.push((p.strip_prefix(root).unwrap_or(&p).display().to_string(), b));
         }
     }
+    Ok(())
 }
 
 /// The command line for messages: long scripts are cut.

@@ -156,8 +156,7 @@ pub fn fixed_range(expr: &str) -> Option<String> {
 /// Grafana's `meta` (empty for a file).
 async fn load(ctx: &Ctx, c: &DashboardCheck) -> Result<(Value, Value, String), (String, bool)> {
     if let Some(file) = &c.file {
-        let path = ctx.workspace.join(file);
-        let text = std::fs::read_to_string(&path).map_err(|e| (format!("cannot read {file}: {e}"), true))?;
+        let text = super::workspace::read_learner(&ctx.workspace, file).map_err(|e| (e.to_string(), true))?;
         let v: Value = serde_json::from_str(&text).map_err(|e| {
             (
                 format!("{file}:{}:{}: not valid JSON: {e}", e.line(), e.column()),

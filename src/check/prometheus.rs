@@ -164,7 +164,7 @@ fn label_set(labels: &BTreeMap<String, String>) -> String {
 pub async fn promql(ctx: &Ctx, c: &PromqlCheck) -> Eval {
     let expr = match (&c.expr, &c.expr_file) {
         (Some(e), _) => e.clone(),
-        (None, Some(f)) => match super::workspace::read_learner_text(&ctx.workspace.join(f)).ok_or(()) {
+        (None, Some(f)) => match super::workspace::read_learner(&ctx.workspace, f) {
             Ok(t) => match query_in_file(f, &t) {
                 Some(q) => q,
                 None => {
@@ -175,7 +175,7 @@ pub async fn promql(ctx: &Ctx, c: &PromqlCheck) -> Eval {
                     .settled();
                 }
             },
-            Err(_) => return Eval::fail(format!("a query in {f}"), format!("{f} does not exist")).settled(),
+            Err(e) => return Eval::fail(format!("a query in {f}"), e.to_string()).settled(),
         },
         (None, None) => return Eval::fail("a query", "the check names no query"),
     };

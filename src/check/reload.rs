@@ -30,7 +30,10 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
     let Ok(rd) = std::fs::read_dir(dir) else { return };
     for e in rd.flatten() {
         let p = e.path();
-        if e.file_name().to_string_lossy().starts_with(".promlab") {
+        // Links are not followed: one out of the workspace (or a loop) is never walked.
+        if e.file_name().to_string_lossy().starts_with(".promlab")
+            || e.file_type().is_ok_and(|t| t.is_symlink())
+        {
             continue;
         }
         if p.is_dir() {
@@ -434,7 +437,9 @@ pub fn newest_mtime(dir: &Path) -> f64 {
     fn walk(dir: &Path, newest: &mut f64) {
         let Ok(rd) = std::fs::read_dir(dir) else { return };
         for e in rd.flatten() {
-            if e.file_name().to_string_lossy().starts_with(".promlab") {
+            if e.file_name().to_string_lossy().starts_with(".promlab")
+                || e.file_type().is_ok_and(|t| t.is_symlink())
+            {
                 continue;
             }
             let p = e.path();

@@ -8,12 +8,99 @@ use super::prometheus::{jmes, judge_paths, query};
 use super::spec::{AnswerCheck, FileCheck, Truth};
 use super::{Ctx, Eval};
 
-/// A text file the learner wrote, with Windows line endings (an editor's choice) made
-/// `\n`, so that a `^…$` line match or a comparison does not depend on them.
-pub fn read_learner_text(path: &std::path::Path) -> Option<String> {
+/// A text file of the lab (the starter's), with Windows line endings made `\n`.
+pub fn read_text(path: &std::path::Path) -> Option<String> {
     std::fs::read_to_string(path)
         .ok()
         .map(|t| t.replace("\r\n", "\n"))
+}
+
+/// Why a learner's file cannot be graded. Its `Display` is the sentence for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreadable {
+    /// No such file (or a link to nothing).
+    Missing(String),
+    /// A link whose target lies outside the workspace: never read.
+    Outside {
+        /// The file as the lab names it.
+        file: String,
+        /// Where the link leads.
+        target: std::path::PathBuf,
+    },
+    /// Not UTF-8: where the first invalid byte is.
+    NotUtf8 {
+        /// The file as the lab names it.
+        file: String,
+        /// 1-based line of the first invalid byte.
+        line: usize,
+        /// Its byte offset in the file.
+        offset: usize,
+    },
+    /// Any other read failure (a folder, no permission).
+    Io(String, String),
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unreadable::Missing(file) => write!(f, "{file} does not exist"),
+            Unreadable::Outside { file, target } => write!(
+                f,
+                "{file} is a link to {}, outside the workspace, and promlab does not read it: \
+                 replace the link with a copy of the file",
+                target.display()
+            ),
+            Unreadable::NotUtf8 { file, line, offset } => write!(
+                f,
+                "{file} is not UTF-8 text (line {line}, byte offset {offset}): save it as UTF-8"
+            ),
+            Unreadable::Io(file, why) => write!(f, "{file} cannot be read: {why}"),
+        }
+    }
+}
+
+/// Reads a learner's text file `rel` of the workspace for grading: only when its real path
+/// (links resolved) stays in the workspace, and only as UTF-8; Windows line endings are made
+/// `\n`, so that a `^…$` line match or a comparison does not depend on them.
+pub fn read_learner(workspace: &std::path::Path, rel: &str) -> Result<String, Unreadable> {
+    let path = workspace.join(rel);
+    let io = |e: std::io::Error| Unreadable::Io(rel.to_string(), e.to_string());
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Err(Unreadable::Missing(rel.to_string()));
+    }
+    let root = std::fs::canonicalize(workspace).map_err(io)?;
+    let real = match std::fs::canonicalize(&path) {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(match crate::workspace::link_leaves(&root, &path) {
+                Some(target) => Unreadable::Outside {
+                    file: rel.to_string(),
+                    target,
+                },
+                None => Unreadable::Missing(rel.to_string()),
+            });
+        }
+        Err(e) => return Err(io(e)),
+    };
+    if !real.starts_with(&root) {
+        return Err(Unreadable::Outside {
+            file: rel.to_string(),
+            target: real,
+        });
+    }
+    let bytes = std::fs::read(&real).map_err(io)?;
+    match String::from_utf8(bytes) {
+        Ok(t) => Ok(t.replace("\r\n", "\n")),
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let line = 1 + e.as_bytes()[..offset].iter().filter(|b| **b == b'\n').count();
+            Err(Unreadable::NotUtf8 {
+                file: rel.to_string(),
+                line,
+                offset,
+            })
+        }
+    }
 }
 
 /// `file:` (the learner's files do not change while a check runs: verdicts are settled).
@@ -24,10 +111,10 @@ pub async fn file(ctx: &Ctx, c: &FileCheck) -> Eval {
 }
 
 fn file_once(ctx: &Ctx, c: &FileCheck) -> Eval {
-    let path = ctx.workspace.join(&c.path);
-    let text = read_learner_text(&path);
+    let text = read_learner(&ctx.workspace, &c.path);
     if let Some(want) = c.exists {
-        if text.is_some() != want {
+        let exists = !matches!(text, Err(Unreadable::Missing(_)));
+        if exists != want {
             return Eval::fail(
                 format!("{} to {}", c.path, if want { "exist" } else { "be absent" }),
                 format!("{} {}", c.path, if want { "does not exist" } else { "exists" }),
@@ -37,11 +124,12 @@ fn file_once(ctx: &Ctx, c: &FileCheck) -> Eval {
             return Eval::pass(format!("{} absent", c.path), "absent");
         }
     }
-    let Some(text) = text else {
-        return Eval::fail(
-            format!("{} to exist", c.path),
-            format!("{} does not exist", c.path),
-        );
+    let text = match text {
+        Ok(t) => t,
+        Err(e @ Unreadable::Missing(_)) => {
+            return Eval::fail(format!("{} to exist", c.path), e.to_string());
+        }
+        Err(e) => return Eval::fail(format!("{} as text to grade", c.path), e.to_string()),
     };
     if let Some(cmp) = &c.text
         && let Err(why) = cmp.check(Some(&Value::String(text.clone())))
@@ -52,7 +140,7 @@ fn file_once(ctx: &Ctx, c: &FileCheck) -> Eval {
         );
     }
     if let Some(changed) = c.changed_from_starter {
-        let starter = read_learner_text(&ctx.lab.starter_dir().join(&c.path)).unwrap_or_default();
+        let starter = read_text(&ctx.lab.starter_dir().join(&c.path)).unwrap_or_default();
         let same = starter == text;
         if same == changed {
             return Eval::fail(
@@ -286,13 +374,9 @@ fn as_typed(v: &Value) -> Value {
 
 /// `answer:`
 pub async fn answer(ctx: &Ctx, c: &AnswerCheck) -> Eval {
-    let path = ctx.workspace.join(&c.file);
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Eval::fail(
-            format!("{} with key {}", c.file, c.key),
-            format!("{} does not exist", c.file),
-        )
-        .settled();
+    let text = match read_learner(&ctx.workspace, &c.file) {
+        Ok(t) => t,
+        Err(e) => return Eval::fail(format!("{} with key {}", c.file, c.key), e.to_string()).settled(),
     };
     let given = match read_answer(&text, &c.key) {
         Ok(Some(v)) => v,
@@ -330,9 +414,48 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("q.promql");
         std::fs::write(&p, "# Unit: seconds\r\n# Returns labels: route\r\nsum(x)\r\n").unwrap();
-        let t = read_learner_text(&p).unwrap();
+        let t = read_learner(dir.path(), "q.promql").unwrap();
         assert_eq!(t, "# Unit: seconds\n# Returns labels: route\nsum(x)\n");
-        assert!(read_learner_text(&dir.path().join("missing")).is_none());
+        assert_eq!(read_text(&p).unwrap(), t);
+        assert_eq!(
+            read_learner(dir.path(), "missing"),
+            Err(Unreadable::Missing("missing".into()))
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_says_where() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.yml"), b"ok: 1\nname: caf\xe9\n").unwrap();
+        let e = read_learner(dir.path(), "a.yml").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "a.yml is not UTF-8 text (line 2, byte offset 15): save it as UTF-8"
+        );
+    }
+
+    #[test]
+    fn a_link_out_of_the_workspace_is_never_read() {
+        let outside = tempfile::tempdir().unwrap();
+        let secret = outside.path().join("shadow");
+        std::fs::write(&secret, "root:SECRETHASH\n").unwrap();
+        let ws = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(&secret, ws.path().join("answers.yaml")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), ws.path().join("etc")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("gone"), ws.path().join("dangling")).unwrap();
+        for f in ["answers.yaml", "etc/shadow", "dangling"] {
+            let e = read_learner(ws.path(), f).unwrap_err();
+            assert!(matches!(e, Unreadable::Outside { .. }), "{f}: {e:?}");
+            let msg = e.to_string();
+            assert!(
+                msg.contains("outside the workspace") && !msg.contains("SECRET"),
+                "{msg}"
+            );
+        }
+        // A link inside the workspace is read.
+        std::fs::write(ws.path().join("real.yaml"), "a: 1\n").unwrap();
+        std::os::unix::fs::symlink("real.yaml", ws.path().join("alias.yaml")).unwrap();
+        assert_eq!(read_learner(ws.path(), "alias.yaml").unwrap(), "a: 1\n");
     }
     use serde_json::json;
 

@@ -169,10 +169,11 @@ pub async fn apply_solution(docker: &Docker, catalog: &Catalog, run: &Running) -
         }
         crate::check::prometheus::await_first_scrapes(&ctx, Duration::from_secs(30)).await;
         let path = run.workspace.join("answers.yaml");
-        let mut doc: serde_yaml::Mapping = std::fs::read_to_string(&path)
-            .ok()
-            .and_then(|t| serde_yaml::from_str(&t).ok())
-            .unwrap_or_default();
+        let mut doc: serde_yaml::Mapping =
+            crate::check::workspace::read_learner(&run.workspace, "answers.yaml")
+                .ok()
+                .and_then(|t| serde_yaml::from_str(&t).ok())
+                .unwrap_or_default();
         for (key, truth) in &lab.manifest.solution_answers {
             let mut value = Err(String::new());
             for _ in 0..30 {
@@ -218,6 +219,8 @@ pub async fn solve(id: Option<LabId>) -> Result<u8, Error> {
     let catalog = Catalog::discover()?;
     let docker = Docker::connect().await?;
     let run = running(&docker, id).await?;
+    // Only a promlab workspace with no link out of it is backed up and overwritten.
+    workspace::claim(&catalog.lab(run.lab)?, &run.workspace)?;
     if let Some(b) = workspace::backup(run.lab, &run.workspace)? {
         println!("backed up your workspace to {}", b.display());
     }
@@ -264,6 +267,8 @@ pub async fn reset(id: Option<LabId>, all: bool) -> Result<u8, Error> {
     }
     for (id, dir, seed) in targets {
         let lab = catalog.lab(id)?;
+        // Only a promlab workspace with no link out of it is backed up and reset.
+        workspace::claim(&lab, &dir)?;
         if let Some(b) = workspace::backup(id, &dir)? {
             println!("lab {id}: backed up {} to {}", dir.display(), b.display());
         }

@@ -77,9 +77,14 @@ pub async fn bring_up(
     timeout: Duration,
     events: &(dyn Fn(UpEvent) + Sync),
 ) -> Result<Vec<Owned>, Error> {
+    let ws = plan
+        .labels
+        .get(crate::runtime::LABEL_WORKSPACE)
+        .map(PathBuf::from)
+        .unwrap_or_default();
     for c in &plan.containers {
         for b in &c.binds {
-            workspace::ensure_dir(&b.host)?;
+            workspace::ensure_dir(&ws, &b.host)?;
         }
     }
     super::doctor::ensure_self_built(docker, plan).await?;

@@ -1,0 +1,101 @@
+//! Live tests of workspace safety through the real binary: `up` and `reset` never change,
+//! read or remove anything outside the workspace, and refuse a link out of it (exit 6,
+//! naming the link) before any container starts. Fixture lab 25.16.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use support::{leftovers, setup_with, text};
+
+const PROJECT: &str = "promlab-25-16";
+
+fn mode(p: &Path) -> u32 {
+    std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// A private key (0600) in a private folder (0700), as in `~/.ssh`.
+fn private_key(dir: &Path) -> PathBuf {
+    let keys = dir.join("ssh");
+    std::fs::create_dir(&keys).unwrap();
+    std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let key = keys.join("id_ed25519");
+    std::fs::write(&key, "PRIVATE KEY").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    key
+}
+
+#[test]
+fn up_and_reset_refuse_a_link_out_of_the_workspace_and_touch_nothing() {
+    let env = setup_with(&[("25.16", "Crisis Management and Recovery", "base", "", &[])]);
+    let outside = tempfile::tempdir().unwrap();
+    let key = private_key(outside.path());
+    let place = tempfile::tempdir().unwrap();
+
+    // `ln -s ~/.ssh/id_ed25519 W/key; promlab up 25.16 --workspace W`
+    let w = place.path().join("w");
+    std::fs::create_dir(&w).unwrap();
+    std::os::unix::fs::symlink(&key, w.join("key")).unwrap();
+    let up = env.run(&["up", "25.16", "--workspace", w.to_str().unwrap()]);
+    let left = leftovers(PROJECT);
+    if !left.is_empty() || up.status.success() {
+        let _ = env.run(&["down", "25.16"]);
+    }
+    let out = text(&up);
+    assert_eq!(up.status.code(), Some(6), "{out}");
+    assert!(
+        out.contains("w/key is a link to") && out.contains("id_ed25519"),
+        "{out}"
+    );
+    assert!(out.contains("outside the workspace"), "{out}");
+    assert_eq!(mode(&key), 0o600, "the key was opened up: {out}");
+    assert_eq!(mode(key.parent().unwrap()), 0o700, "{out}");
+    assert!(left.is_empty(), "containers left behind: {left:?}");
+
+    // The same link deeper, in a workspace promlab marked: still refused, nothing changed.
+    let m = place.path().join("marked");
+    std::fs::create_dir_all(m.join(".promlab")).unwrap();
+    std::fs::write(m.join(".promlab/workspace"), "lab: \"25.16\"\n").unwrap();
+    std::fs::create_dir_all(m.join("prometheus")).unwrap();
+    std::os::unix::fs::symlink(key.parent().unwrap(), m.join("prometheus/keys")).unwrap();
+    let up = env.run(&["up", "25.16", "--workspace", m.to_str().unwrap()]);
+    let left = leftovers(PROJECT);
+    if !left.is_empty() || up.status.success() {
+        let _ = env.run(&["down", "25.16"]);
+    }
+    let out = text(&up);
+    assert_eq!(up.status.code(), Some(6), "{out}");
+    assert!(out.contains("prometheus/keys is a link to"), "{out}");
+    assert_eq!(mode(&key), 0o600, "{out}");
+    assert_eq!(mode(key.parent().unwrap()), 0o700, "{out}");
+    assert!(left.is_empty(), "containers left behind: {left:?}");
+
+    // A folder holding other files (a home folder, say) is refused and left as it was.
+    let h = place.path().join("home");
+    std::fs::create_dir(&h).unwrap();
+    std::fs::write(h.join("thesis.tex"), "mine").unwrap();
+    std::fs::set_permissions(h.join("thesis.tex"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let up = env.run(&["up", "25.16", "--workspace", h.to_str().unwrap()]);
+    if up.status.success() {
+        let _ = env.run(&["down", "25.16"]);
+    }
+    let out = text(&up);
+    assert_eq!(up.status.code(), Some(6), "{out}");
+    assert!(out.contains("already holds other files"), "{out}");
+    assert_eq!(mode(&h.join("thesis.tex")), 0o600);
+    assert!(!h.join("prometheus").exists(), "{out}");
+
+    // `reset` of the default workspace with a linked folder out of it: refused, the folder
+    // outside keeps every file.
+    let d = env.home.path().join("labs/25.16");
+    std::fs::create_dir_all(d.join(".promlab")).unwrap();
+    std::os::unix::fs::symlink(key.parent().unwrap(), d.join("prometheus")).unwrap();
+    let reset = env.run(&["reset", "25.16"]);
+    let out = text(&reset);
+    assert_eq!(reset.status.code(), Some(6), "{out}");
+    assert!(out.contains("25.16/prometheus is a link to"), "{out}");
+    assert!(key.exists(), "reset removed a file outside the workspace: {out}");
+    assert_eq!(mode(&key), 0o600);
+    assert!(!key.parent().unwrap().join("prometheus.yml").exists(), "{out}");
+}
