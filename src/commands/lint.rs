@@ -71,13 +71,25 @@ pub fn lint_lab(catalog: &Catalog, lab: &Lab) -> Vec<String> {
     let path = lab.manifest_path();
     let at = |needle: &str, msg: String| LabError::invalid(&path, &lab.text, needle, msg).to_string();
     let stack_path = catalog.stack_path(&lab.manifest.stack);
+    out.extend(unprovided_files(lab).into_iter().map(|(id, rel)| {
+        at(
+            &format!("id: {id}"),
+            format!(
+                "check `{id}` reads `{rel}`, which neither starter/ nor solution/ provides, so the lab can never pass; add `{rel}` to solution/ (or starter/), or fix the path"
+            ),
+        )
+    }));
     let stack = match Stack::load(&stack_path) {
         Ok(s) => s.merged(&lab.manifest.services),
+        Err(_) if stack_path.exists() => {
+            // The stack's own error is reported once, by `lint_root`: one line, not one per lab.
+            return out;
+        }
         Err(_) => {
             out.push(at(
                 "stack:",
                 format!(
-                    "stack `{}` does not exist (compose/stacks/{}.yaml)",
+                    "stack `{}` does not exist: write an existing stack (a file of compose/stacks/), or add compose/stacks/{}.yaml",
                     lab.manifest.stack, lab.manifest.stack
                 ),
             ));
@@ -187,6 +199,69 @@ pub fn lint_lab(catalog: &Catalog, lab: &Lab) -> Vec<String> {
         }
     }
     out
+}
+
+/// Workspace files the checks read (with the check id) that neither the starter nor the
+/// solution provides: with them missing the lab can never pass. A `file:` check expecting
+/// the file absent, and templated paths (`{{ params.x }}`), are not counted.
+pub fn unprovided_files(lab: &Lab) -> Vec<(String, String)> {
+    let mut read: Vec<(String, String)> = Vec::new();
+    for c in &lab.manifest.checks {
+        read_files(c, &c.id, &mut read);
+    }
+    let provided =
+        |rel: &str| lab.provides(rel) || (rel == "answers.yaml" && !lab.manifest.solution_answers.is_empty());
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (id, rel) in read {
+        if !rel.contains("{{") && !provided(&rel) && !out.contains(&(id.clone(), rel.clone())) {
+            out.push((id, rel));
+        }
+    }
+    out
+}
+
+/// The workspace paths one check reads (`id` is the top-level check's, for nested checks).
+fn read_files(c: &crate::check::spec::CheckSpec, id: &str, out: &mut Vec<(String, String)>) {
+    let mut add = |p: &str| out.push((id.to_string(), p.trim_end_matches('/').to_string()));
+    match c.kind() {
+        Ok(Kind::File(f)) if f.exists != Some(false) => add(&f.path),
+        Ok(Kind::Answer(a)) => add(&a.file),
+        Ok(Kind::Promql(p)) => {
+            if let Some(f) = &p.expr_file {
+                add(f);
+            }
+        }
+        Ok(Kind::Dashboard(d)) => {
+            if let Some(f) = &d.file {
+                add(f);
+            }
+        }
+        Ok(Kind::Exec(x)) => {
+            if let Some(folder) = &x.copy {
+                add(folder);
+            }
+            for m in &x.mutate {
+                add(&m.file);
+            }
+        }
+        Ok(Kind::Tls(t)) => {
+            if let Some(cc) = &t.client_cert {
+                add(&cc.cert);
+                add(&cc.key);
+            }
+            if let Some(ca) = &t.expect.verifies_with {
+                add(ca);
+            }
+        }
+        Ok(Kind::Scenario(s)) => {
+            for step in s.steps.iter().chain(&s.cleanup) {
+                if let Some(inner) = &step.check {
+                    read_files(inner, id, out);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// `promlab lint`.

@@ -141,7 +141,32 @@ impl Catalog {
                 format!("title must be the roadmap's: write `title: {title}`"),
             ));
         }
+        self.check_lab_services(&lab)?;
         Ok(lab)
+    }
+
+    /// Checks what a lab's `services:` refer to (named volumes, dependencies) against its
+    /// stack merged with them, with lab.yaml's lines. A stack that does not load is reported
+    /// by itself (by `lint` once, by `up` when it plans), so it is skipped here.
+    fn check_lab_services(&self, lab: &Lab) -> Result<(), LabError> {
+        if lab.manifest.services.is_empty() {
+            return Ok(());
+        }
+        let stack_file = self.stack_path(&lab.manifest.stack);
+        let Ok(stack) = crate::stack::Stack::load(&stack_file) else {
+            return Ok(());
+        };
+        let merged = stack.merged(&lab.manifest.services);
+        let path = lab.manifest_path();
+        let src = crate::stack::Source {
+            path: &path,
+            text: &lab.text,
+        };
+        for (name, svc) in &lab.manifest.services {
+            let shown = stack_file.strip_prefix(&self.root).unwrap_or(&stack_file);
+            crate::stack::check_references(name, svc, &merged, src, shown)?;
+        }
+        Ok(())
     }
 
     /// Loads every lab; problems are collected, not fatal.

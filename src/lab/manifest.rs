@@ -126,6 +126,20 @@ impl Lab {
         self.manifest.online_only.is_some()
     }
 
+    /// The folders whose files reach a workspace or the grader: starter, solution, hidden and
+    /// every near-miss.
+    pub fn content_dirs(&self) -> Vec<PathBuf> {
+        let mut out = vec![self.starter_dir(), self.solution_dir(), self.dir.join("hidden")];
+        out.extend(self.near_misses.values().cloned());
+        out
+    }
+
+    /// Whether the starter or the solution provides this workspace-relative path (a file or
+    /// a folder): what `up` + `solve` can put in a workspace.
+    pub fn provides(&self, rel: &str) -> bool {
+        self.starter_dir().join(rel).exists() || self.solution_dir().join(rel).exists()
+    }
+
     fn invalid(&self, needle: &str, message: impl Into<String>) -> LabError {
         LabError::invalid(&self.manifest_path(), &self.text, needle, message)
     }
@@ -165,11 +179,29 @@ impl Lab {
                 ));
             }
         }
+        for dir in self.content_dirs() {
+            if let Some(link) = first_symlink(&dir)? {
+                return Err(LabError::at(
+                    &link,
+                    format!(
+                        "`{}` is a symbolic link, which copied into a workspace could point anywhere on the learner's machine; replace it with a copy of what it points to",
+                        link.strip_prefix(&self.dir).unwrap_or(&link).display()
+                    ),
+                ));
+            }
+        }
+        let src = crate::stack::Source {
+            path: &path,
+            text: &self.text,
+        };
+        for (name, svc) in &m.services {
+            crate::stack::check_service(name, svc, src)?;
+        }
         if m.checks.len() < 3 {
             return Err(self.invalid("checks:", "a lab needs at least three checks"));
         }
         let readme = self.dir.join("README.md");
-        let readme_text = std::fs::read_to_string(&readme).unwrap_or_default();
+        let readme_text = read_utf8(&readme)?;
         if let Some(said) = readme_done_count(&readme_text)
             && said != m.checks.len()
         {
@@ -373,6 +405,46 @@ pub fn workspace_relative(p: &str) -> Result<PathBuf, String> {
         return Err(format!("path `{p}` escapes the lab folder with `..`"));
     }
     Ok(path.to_path_buf())
+}
+
+/// Reads a text file of the lab folder, refusing bytes that are not UTF-8 (with the line
+/// of the first one).
+fn read_utf8(path: &Path) -> Result<String, LabError> {
+    let bytes = std::fs::read(path).map_err(|source| LabError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        LabError::Invalid {
+            file: path.to_path_buf(),
+            line: Some(good.iter().filter(|b| **b == b'\n').count() + 1),
+            message: format!(
+                "{name} is not UTF-8 text (this line holds a byte that is not); save it as UTF-8"
+            ),
+        }
+    })
+}
+
+/// The first symbolic link under `dir` (in name order), not following links; none when
+/// `dir` does not exist.
+fn first_symlink(dir: &Path) -> Result<Option<PathBuf>, LabError> {
+    let Ok(meta) = std::fs::symlink_metadata(dir) else {
+        return Ok(None);
+    };
+    if meta.file_type().is_symlink() {
+        return Ok(Some(dir.to_path_buf()));
+    }
+    if !meta.is_dir() {
+        return Ok(None);
+    }
+    for name in read_dir_names(dir)? {
+        if let Some(link) = first_symlink(&dir.join(name))? {
+            return Ok(Some(link));
+        }
+    }
+    Ok(None)
 }
 
 fn read_dir_names(dir: &Path) -> Result<Vec<String>, LabError> {

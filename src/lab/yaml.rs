@@ -23,10 +23,22 @@ pub fn value_from_str(path: &Path, text: &str) -> Result<serde_yaml::Value, LabE
     from_str(path, text)
 }
 
-/// Removes serde_yaml's trailing "at line X column Y", which promlab prints as file:line.
+/// Removes serde_yaml's trailing "at line X column Y", which promlab prints as file:line,
+/// and says why an unknown Compose key that would give a container power over the machine
+/// (`privileged`, `cap_add`, …) is not supported.
 fn tidy(msg: &str) -> String {
     let cut = msg.find(" at line ").map_or(msg, |i| &msg[..i]);
-    cut.to_string()
+    let field = cut
+        .split_once("unknown field `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(f, _)| f);
+    match field.and_then(crate::stack::unsupported_key_hint) {
+        Some(hint) => {
+            let head = cut.split_once(", expected").map_or(cut, |(h, _)| h);
+            format!("{head}; {hint}")
+        }
+        None => cut.to_string(),
+    }
 }
 
 /// The 1-based line where `needle` first appears in `text`.
