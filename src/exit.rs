@@ -13,6 +13,10 @@ pub const RUNTIME: u8 = 4;
 /// A service did not become ready in time, or the lab is not running.
 pub const NOT_READY: u8 = 5;
 
+/// Output was cut short because its reader went away (`promlab show 1.1 | head -1`): 128 +
+/// SIGPIPE, as for other Unix tools.
+pub const PIPE_CLOSED: u8 = 141;
+
 /// The table printed after `--help`.
 pub const HELP_TABLE: &str = "Exit codes:
   0  success (check: every check passed)
@@ -20,4 +24,5 @@ pub const HELP_TABLE: &str = "Exit codes:
   2  usage error
   3  invalid lab, manifest, stack or file; unknown lab id; lint problems
   4  Docker unreachable, image missing, container failed
-  5  a service was not ready in time, or the lab is not running (run `promlab up ID`)";
+  5  a service was not ready in time, or the lab is not running (run `promlab up ID`)
+  141  the output's reader went away (e.g. `| head`); promlab stopped quietly";

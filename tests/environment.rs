@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use support::{setup, text};
 
@@ -39,4 +39,30 @@ fn docker_host_is_honoured() {
         &["status"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn a_closed_pipe_ends_promlab_quietly() {
+    let env = setup();
+    for args in [
+        &["show", "25.1"][..],
+        &["completions", "bash"],
+        &["list", "--json"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_promlab"))
+            .args(args)
+            .env("PROMLAB_ROOT", env.root.path())
+            .env("PROMLAB_HOME", env.home.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before promlab writes anything: its first write hits a closed pipe.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(err.trim(), "", "{args:?} says nothing: {err}");
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {err}");
+    }
 }
