@@ -66,3 +66,69 @@ fn a_closed_pipe_ends_promlab_quietly() {
         assert_eq!(out.status.code(), Some(141), "{args:?}: {err}");
     }
 }
+
+/// `build-local.sh --print-mirror` with the apt sources read from `dir`.
+fn print_mirror(dir: &std::path::Path, override_: Option<&str>) -> std::process::Output {
+    let mut cmd = Command::new("bash");
+    cmd.arg(support::repo().join("compose/images/build-local.sh"))
+        .arg("--print-mirror")
+        .env("PROMLAB_APT_SOURCES_DIR", dir)
+        .env("PROMLAB_IMAGE_CACHE", dir.join("cache"))
+        .env_remove("PROMLAB_DEBIAN_MIRROR");
+    if let Some(m) = override_ {
+        cmd.env("PROMLAB_DEBIAN_MIRROR", m);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn build_local_reads_the_mirror_from_the_hosts_apt_sources() {
+    let script = std::fs::read_to_string(support::repo().join("compose/images/build-local.sh")).unwrap();
+    assert!(
+        !script.contains("deb.debian.org"),
+        "the script names no mirror host"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // No sources and no override: one sentence that says what to set.
+    let out = print_mirror(d, None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("set PROMLAB_DEBIAN_MIRROR") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+    // One-line format: deb-src, comments and other vendors' repositories are skipped.
+    std::fs::create_dir_all(d.join("sources.list.d")).unwrap();
+    std::fs::write(
+        d.join("sources.list.d/a.list"),
+        "deb-src http://src.example/debian sid main\n# deb http://commented.example/debian sid main\n\
+         deb [arch=amd64 signed-by=/k.gpg] https://deb.nodesource.com/node_20.x nodistro main\n\
+         deb [trusted=yes] http://one.example/debian/ bookworm main\n",
+    )
+    .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&print_mirror(d, None).stdout).trim(),
+        "http://one.example/debian"
+    );
+    // deb822: security archives, deb-src-only and disabled stanzas are skipped.
+    std::fs::remove_file(d.join("sources.list.d/a.list")).unwrap();
+    std::fs::write(
+        d.join("sources.list.d/debian.sources"),
+        "Types: deb\nURIs: http://sec.example/debian-security\nSuites: x\n\n\
+         Types: deb-src\nURIs: http://src.example/debian\n\n\
+         Enabled: no\nTypes: deb\nURIs: http://off.example/debian\n\n\
+         Types: deb deb-src\n# a comment\nURIs: http://snap.example/archive/debian/20250520T000000Z http://two.example/debian\nSuites: sid\n",
+    )
+    .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&print_mirror(d, None).stdout).trim(),
+        "http://snap.example/archive/debian/20250520T000000Z"
+    );
+    // The override wins.
+    let out = print_mirror(d, Some("http://override.example/debian"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "http://override.example/debian"
+    );
+}
