@@ -60,7 +60,8 @@ pub enum Command {
     Status,
     /// Grade your work against the live stack.
     Check {
-        /// The lab (default: the only running one, or your current lab).
+        /// The lab (default: the running lab whose workspace holds the current folder, else the
+        /// only running one).
         id: Option<LabId>,
         /// Print the report as JSON.
         #[arg(long)]
@@ -71,22 +72,22 @@ pub enum Command {
     },
     /// Re-check every time you save a file in the workspace.
     Watch {
-        /// The lab (default: the running one).
+        /// The lab (default: the one whose workspace you are in, else the only running one).
         id: Option<LabId>,
     },
     /// The next hint for a lab.
     Hint {
-        /// The lab (default: the running one).
+        /// The lab (default: the one whose workspace you are in, else the only running one).
         id: Option<LabId>,
     },
     /// Back up your workspace, then apply the reference solution and check it.
     Solve {
-        /// The lab (default: the running one).
+        /// The lab (default: the one whose workspace you are in, else the only running one).
         id: Option<LabId>,
     },
     /// Back up your workspace, then restore the starter files.
     Reset {
-        /// The lab (default: the running one).
+        /// The lab (default: the one whose workspace you are in, else the only running one).
         id: Option<LabId>,
         /// Reset every lab workspace under $PROMLAB_HOME.
         #[arg(long, conflicts_with = "id")]
@@ -96,7 +97,7 @@ pub enum Command {
     Logs {
         /// The service, e.g. prometheus.
         service: String,
-        /// The lab (default: the running one).
+        /// The lab (default: the one whose workspace you are in, else the only running one).
         #[arg(long)]
         lab: Option<LabId>,
         /// Keep following.
@@ -121,7 +122,7 @@ pub enum Command {
         /// Clear the fault after this long, e.g. 2m.
         #[arg(long)]
         duration: Option<String>,
-        /// The lab (default: the running one).
+        /// The lab (default: the one whose workspace you are in, else the only running one).
         #[arg(long)]
         lab: Option<LabId>,
     },

@@ -16,6 +16,10 @@ pub const NOT_READY: u8 = 5;
 /// that cannot be read or written.
 pub const WORKSPACE: u8 = 6;
 
+/// Output was cut short because its reader went away (`promlab show 1.1 | head -1`): 128 +
+/// SIGPIPE, as for other Unix tools.
+pub const PIPE_CLOSED: u8 = 141;
+
 /// The table printed after `--help`.
 pub const HELP_TABLE: &str = "Exit codes:
   0  success (check: every check passed)
@@ -25,7 +29,8 @@ pub const HELP_TABLE: &str = "Exit codes:
   4  Docker unreachable, image missing, container failed
   5  a service was not ready in time, or the lab is not running (run `promlab up ID`)
   6  workspace or file problem: a folder that cannot be a workspace, a link leaving it,
-     a file that cannot be read or written";
+     a file that cannot be read or written
+  141  the output's reader went away (e.g. `| head`); promlab stopped quietly";
 
 #[cfg(test)]
 mod tests {
@@ -46,6 +51,8 @@ mod tests {
             super::LAB_INVALID,
             super::RUNTIME,
             super::NOT_READY,
+            super::WORKSPACE,
+            super::PIPE_CLOSED,
         ] {
             assert!(super::HELP_TABLE.contains(&format!("\n  {code}  ")), "{code}");
         }

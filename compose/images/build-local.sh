@@ -4,13 +4,16 @@
 # `tar | docker import`. See compose/images/README.md.
 #
 # Usage: compose/images/build-local.sh [--force] [NAME...]
-#   NAME     one of the names listed by --list (default: all of them)
-#   --force  rebuild images that already exist
-#   --list   print the image names and exit
+#   NAME            one of the names listed by --list (default: all of them)
+#   --force         rebuild images that already exist
+#   --list          print the image names and exit
+#   --print-mirror  print the Debian mirror the build would use and exit
 #
 # Environment:
 #   PROMLAB_IMAGE_CACHE    cache dir (default ~/.cache/promlab/images): apt state, .debs, logs
-#   PROMLAB_DEBIAN_MIRROR  Debian mirror (default http://deb.debian.org/debian)
+#   PROMLAB_DEBIAN_MIRROR  Debian mirror (default: the first Debian archive in this host's
+#                          apt sources: sources.list, sources.list.d/*.list and *.sources)
+#   PROMLAB_APT_SOURCES_DIR where those apt sources are read (default /etc/apt)
 #   PROMLAB_DEBIAN_SUITES  suites tried in order, per image (default "sid trixie")
 #   PROMLAB_APT_MAX_AGE    seconds before the package lists are refreshed (default 21600)
 #   PROMLAB_DEBIAN_KEYRING keyring that verifies the archive
@@ -32,7 +35,7 @@ readonly DEFAULT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 CACHE=${PROMLAB_IMAGE_CACHE:-${HOME:-/root}/.cache/promlab/images}
 mkdir -p "$CACHE"
 CACHE=$(cd "$CACHE" && pwd -P)
-MIRROR=${PROMLAB_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+MIRROR= # set by main: PROMLAB_DEBIAN_MIRROR, else debian_mirror
 read -r -a SUITES <<<"${PROMLAB_DEBIAN_SUITES:-sid trixie}"
 APT_MAX_AGE=${PROMLAB_APT_MAX_AGE:-21600}
 KEYRING=${PROMLAB_DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
@@ -44,7 +47,67 @@ die() {
 }
 
 usage() {
-  sed -n '5,18p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '5,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
+}
+
+# ---------------------------------------------------------------------------------------
+# The Debian mirror: the host's own apt sources say which one is reachable from here
+# ---------------------------------------------------------------------------------------
+
+# Prints the Debian archive URIs of the apt sources under a folder, in apt's order:
+# sources.list, then sources.list.d/*.list (one-line format: `deb [opts] URI suite comp...`)
+# and sources.list.d/*.sources (deb822: `Types: deb`, `URIs: ...`; `Enabled: no` skipped).
+apt_source_uris() { # dir
+  local dir=$1 f
+  local files=()
+  [[ -r $dir/sources.list ]] && files+=("$dir/sources.list")
+  for f in "$dir"/sources.list.d/*.list "$dir"/sources.list.d/*.sources; do
+    [[ -r $f ]] && files+=("$f")
+  done
+  ((${#files[@]})) || return 0
+  awk '
+    FNR == 1 { if (prev ~ /\.sources$/) stanza_end(); stanza_reset(); prev = FILENAME }
+    function stanza_reset() { types = ""; uris = ""; enabled = "yes" }
+    function stanza_end() {
+      if (types ~ /(^|[ \t])deb([ \t]|$)/ && tolower(enabled) != "no" && uris != "") {
+        n = split(uris, u, /[ \t]+/)
+        for (i = 1; i <= n; i++) if (u[i] != "") print u[i]
+      }
+      stanza_reset()
+    }
+    FILENAME ~ /\.sources$/ {
+      if ($0 ~ /^[ \t]*$/) { stanza_end(); next }
+      if ($0 ~ /^[ \t]*#/) next
+      line = $0; sub(/^[ \t]+/, "", line)
+      key = tolower(line); sub(/:.*/, "", key)
+      val = line; sub(/^[^:]*:[ \t]*/, "", val)
+      if (key == "types") types = val
+      else if (key == "uris") uris = val
+      else if (key == "enabled") enabled = val
+      next
+    }
+    {
+      sub(/#.*/, "")
+      if ($1 != "deb") next
+      i = 2
+      if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+      if (i <= NF) print $i
+    }
+    END { if (prev ~ /\.sources$/) stanza_end() }
+  ' "${files[@]}"
+}
+
+# The first Debian archive (a URI with a path segment `debian`: not debian-security, not
+# another vendor's repository) of the apt sources under a folder, without a trailing slash.
+debian_mirror() { # dir
+  apt_source_uris "$1" | awk '{ sub(/\/+$/, "") } $0 ~ /^(https?|ftp|file):\/\/[^\/]+(\/.*)?\/debian(\/|$)/ { print; exit }'
+}
+
+# Sets MIRROR: PROMLAB_DEBIAN_MIRROR, else the host's apt sources; fails in one sentence.
+choose_mirror() {
+  local dir=${PROMLAB_APT_SOURCES_DIR:-/etc/apt}
+  MIRROR=${PROMLAB_DEBIAN_MIRROR:-$(debian_mirror "$dir")}
+  [[ -n $MIRROR ]] || die "no Debian archive found in the apt sources under $dir (sources.list, sources.list.d/*.list, sources.list.d/*.sources): set PROMLAB_DEBIAN_MIRROR to a Debian mirror URL reachable from here."
 }
 
 # ---------------------------------------------------------------------------------------
@@ -817,6 +880,11 @@ main() {
         printf '%s\n' "${ALL_IMAGES[@]}"
         exit 0
         ;;
+      --print-mirror)
+        choose_mirror
+        printf '%s\n' "$MIRROR"
+        exit 0
+        ;;
       -h | --help)
         usage
         exit 0
@@ -831,6 +899,7 @@ main() {
     esac
   done
   ((${#names[@]})) || names=("${ALL_IMAGES[@]}")
+  choose_mirror
 
   local tool
   for tool in docker apt-get apt-cache dpkg-deb tar awk; do

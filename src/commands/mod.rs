@@ -71,7 +71,10 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Doctor => doctor::doctor().await,
         Command::Images { action } => doctor::images(action).await,
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "promlab", &mut std::io::stdout());
+            // Through print!, so a closed pipe ends promlab quietly (see main.rs).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "promlab", &mut script);
+            print!("{}", String::from_utf8_lossy(&script));
             Ok(exit::OK)
         }
         Command::Demo {

@@ -1,7 +1,7 @@
 //! Finding the running lab (by Docker labels) and building the grader's context for it.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use crate::check::{Ctx, Svc, now_unix, template};
@@ -47,41 +47,71 @@ pub fn group(owned: Vec<Owned>) -> Vec<Running> {
     by.into_values().collect()
 }
 
-/// Finds the running lab a command is about: the named one, else the only running one, else
-/// the learner's current lab.
+/// Finds the running lab a command is about (see `resolve`).
 pub async fn running(docker: &Docker, id: Option<LabId>) -> Result<Running, Error> {
     let owned = docker.owned(&[]).await?;
     let labs: Vec<Running> = group(owned)
         .into_iter()
         .filter(|r| r.project == project_name(r.lab))
         .collect();
-    let pick = match id {
-        Some(id) => labs.into_iter().find(|r| r.lab == id),
-        None if labs.len() == 1 => labs.into_iter().next(),
-        None if labs.is_empty() => None,
-        None => {
-            let current = crate::progress::Progress::load().current;
-            let names: Vec<String> = labs.iter().map(|r| r.lab.to_string()).collect();
-            match labs.into_iter().find(|r| Some(r.lab) == current) {
-                Some(r) => Some(r),
-                None => {
-                    return Err(Error::Usage(format!(
-                        "several labs are running ({}): name one, e.g. `promlab check {}`",
-                        names.join(", "),
-                        names[0]
-                    )));
-                }
-            }
+    let cwd = std::env::current_dir().unwrap_or_default();
+    resolve(labs, id, &cwd)
+}
+
+/// Whether `dir` is `workspace` or inside it (symbolic links resolved when both exist).
+fn inside(dir: &Path, workspace: &Path) -> bool {
+    if workspace.as_os_str().is_empty() {
+        return false;
+    }
+    dir.starts_with(workspace)
+        || matches!(
+            (dir.canonicalize(), workspace.canonicalize()),
+            (Ok(d), Ok(w)) if d.starts_with(&w)
+        )
+}
+
+/// Picks the running lab a command is about: the named one; else the one whose workspace
+/// holds the current folder `cwd`; else the only running one. Several running labs and a
+/// folder outside their workspaces is a usage error that lists them: grading or disturbing
+/// another lab than the one the learner works in would be a wrong verdict.
+pub fn resolve(labs: Vec<Running>, id: Option<LabId>, cwd: &Path) -> Result<Running, Error> {
+    if let Some(id) = id {
+        return labs.into_iter().find(|r| r.lab == id).ok_or_else(|| {
+            Error::NotRunning(format!(
+                "lab {id} is not running: start it with `promlab up {id}`"
+            ))
+        });
+    }
+    // The innermost workspace holding the current folder.
+    let here = labs
+        .iter()
+        .filter(|r| inside(cwd, &r.workspace))
+        .max_by_key(|r| r.workspace.components().count())
+        .map(|r| r.lab);
+    if let Some(lab) = here {
+        return labs
+            .into_iter()
+            .find(|r| r.lab == lab)
+            .ok_or_else(|| Error::NotRunning(format!("lab {lab} is not running")));
+    }
+    match labs.len() {
+        0 => Err(Error::NotRunning(
+            "no lab is running: start one with `promlab up ID` (`promlab list` shows them)".to_string(),
+        )),
+        1 => Ok(labs.into_iter().next().expect("one lab")),
+        _ => {
+            let names: Vec<String> = labs
+                .iter()
+                .map(|r| format!("{} in {}", r.lab, r.workspace.display()))
+                .collect();
+            Err(Error::Usage(format!(
+                "several labs are running ({}) and {} is in none of their workspaces: run promlab from the lab's workspace, or name the lab (e.g. `promlab check {}`)",
+                names.join(", "),
+                cwd.display(),
+                labs[0].lab
+            )))
         }
-    };
-    pick.ok_or_else(|| {
-        Error::NotRunning(match id {
-            Some(i) => format!("lab {i} is not running: start it with `promlab up {i}`"),
-            None => {
-                "no lab is running: start one with `promlab up ID` (`promlab list` shows them)".to_string()
-            }
-        })
-    })
+    }
 }
 
 /// Template variables of a lab's files for one seed: `params.NAME` and `seed`.
@@ -171,4 +201,62 @@ pub fn context(docker: &Docker, lab: Lab, run: &Running, mode: crate::check::Mod
 /// Labels selecting one project.
 pub fn project_labels(project: &str) -> [(&'static str, &str); 1] {
     [(LABEL_PROJECT, project)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lab(id: &str, workspace: &str) -> Running {
+        Running {
+            lab: id.parse().unwrap(),
+            project: format!("promlab-{}", id.replace('.', "-")),
+            workspace: PathBuf::from(workspace),
+            seed: 1,
+            containers: Vec::new(),
+        }
+    }
+
+    fn two() -> Vec<Running> {
+        vec![
+            lab("1.1", "/home/u/promlab/labs/1.1"),
+            lab("4.2", "/home/u/promlab/labs/4.2"),
+        ]
+    }
+
+    #[test]
+    fn the_current_workspace_decides_among_several_labs() {
+        let cwd = Path::new("/home/u/promlab/labs/4.2/rules");
+        assert_eq!(resolve(two(), None, cwd).unwrap().lab.to_string(), "4.2");
+        let cwd = Path::new("/home/u/promlab/labs/1.1");
+        assert_eq!(resolve(two(), None, cwd).unwrap().lab.to_string(), "1.1");
+        // A named lab wins over the folder.
+        let named = resolve(
+            two(),
+            Some("1.1".parse().unwrap()),
+            Path::new("/home/u/promlab/labs/4.2"),
+        );
+        assert_eq!(named.unwrap().lab.to_string(), "1.1");
+        // A sibling folder whose name starts like a workspace is not inside it.
+        let err = resolve(two(), None, Path::new("/home/u/promlab/labs/4.25")).unwrap_err();
+        assert!(matches!(err, Error::Usage(_)), "{err}");
+    }
+
+    #[test]
+    fn outside_every_workspace_only_a_single_lab_is_picked() {
+        let elsewhere = Path::new("/tmp");
+        let one = vec![lab("1.1", "/home/u/promlab/labs/1.1")];
+        assert_eq!(resolve(one, None, elsewhere).unwrap().lab.to_string(), "1.1");
+        let err = resolve(two(), None, elsewhere).unwrap_err();
+        assert_eq!(err.exit_code(), crate::exit::USAGE);
+        let msg = err.to_string();
+        assert!(
+            msg.contains("1.1 in /home/u/promlab/labs/1.1") && msg.contains("4.2 in"),
+            "{msg}"
+        );
+        let err = resolve(Vec::new(), None, elsewhere).unwrap_err();
+        assert_eq!(err.exit_code(), crate::exit::NOT_READY);
+        let err = resolve(two(), Some("9.9".parse().unwrap()), elsewhere).unwrap_err();
+        assert!(err.to_string().contains("lab 9.9 is not running"), "{err}");
+    }
 }

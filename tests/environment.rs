@@ -1,0 +1,134 @@
+//! Live tests of promlab in the user's environment: which Docker engine it talks to, a
+//! closed output pipe, ports taken by something else, naming the broken file. Fixture lab
+//! ids 25.22 and 25.23 belong to this file.
+
+mod support;
+
+use std::process::{Command, Stdio};
+
+use support::{setup, text};
+
+/// Runs promlab with extra environment variables.
+fn run_with_env(env: &support::Env, vars: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_promlab"));
+    cmd.args(args)
+        .env("PROMLAB_ROOT", env.root.path())
+        .env("PROMLAB_HOME", env.home.path())
+        .env("PROMLAB_IMAGES", "compose/images.local.yaml")
+        .env_remove("DOCKER_CONTEXT");
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn docker_host_is_honoured() {
+    let env = setup();
+    let out = run_with_env(&env, &[("DOCKER_HOST", "tcp://127.0.0.1:1")], &["status"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{said}");
+    assert!(
+        said.contains("tcp://127.0.0.1:1"),
+        "names the endpoint tried: {said}"
+    );
+    assert_eq!(said.trim().lines().count(), 1, "one sentence: {said}");
+    let out = run_with_env(
+        &env,
+        &[("DOCKER_HOST", "unix:///var/run/docker.sock")],
+        &["status"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn a_closed_pipe_ends_promlab_quietly() {
+    let env = setup();
+    for args in [
+        &["show", "25.1"][..],
+        &["completions", "bash"],
+        &["list", "--json"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_promlab"))
+            .args(args)
+            .env("PROMLAB_ROOT", env.root.path())
+            .env("PROMLAB_HOME", env.home.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before promlab writes anything: its first write hits a closed pipe.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(err.trim(), "", "{args:?} says nothing: {err}");
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {err}");
+    }
+}
+
+/// `build-local.sh --print-mirror` with the apt sources read from `dir`.
+fn print_mirror(dir: &std::path::Path, override_: Option<&str>) -> std::process::Output {
+    let mut cmd = Command::new("bash");
+    cmd.arg(support::repo().join("compose/images/build-local.sh"))
+        .arg("--print-mirror")
+        .env("PROMLAB_APT_SOURCES_DIR", dir)
+        .env("PROMLAB_IMAGE_CACHE", dir.join("cache"))
+        .env_remove("PROMLAB_DEBIAN_MIRROR");
+    if let Some(m) = override_ {
+        cmd.env("PROMLAB_DEBIAN_MIRROR", m);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn build_local_reads_the_mirror_from_the_hosts_apt_sources() {
+    let script = std::fs::read_to_string(support::repo().join("compose/images/build-local.sh")).unwrap();
+    assert!(
+        !script.contains("deb.debian.org"),
+        "the script names no mirror host"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // No sources and no override: one sentence that says what to set.
+    let out = print_mirror(d, None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("set PROMLAB_DEBIAN_MIRROR") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+    // One-line format: deb-src, comments and other vendors' repositories are skipped.
+    std::fs::create_dir_all(d.join("sources.list.d")).unwrap();
+    std::fs::write(
+        d.join("sources.list.d/a.list"),
+        "deb-src http://src.example/debian sid main\n# deb http://commented.example/debian sid main\n\
+         deb [arch=amd64 signed-by=/k.gpg] https://deb.nodesource.com/node_20.x nodistro main\n\
+         deb [trusted=yes] http://one.example/debian/ bookworm main\n",
+    )
+    .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&print_mirror(d, None).stdout).trim(),
+        "http://one.example/debian"
+    );
+    // deb822: security archives, deb-src-only and disabled stanzas are skipped.
+    std::fs::remove_file(d.join("sources.list.d/a.list")).unwrap();
+    std::fs::write(
+        d.join("sources.list.d/debian.sources"),
+        "Types: deb\nURIs: http://sec.example/debian-security\nSuites: x\n\n\
+         Types: deb-src\nURIs: http://src.example/debian\n\n\
+         Enabled: no\nTypes: deb\nURIs: http://off.example/debian\n\n\
+         Types: deb deb-src\n# a comment\nURIs: http://snap.example/archive/debian/20250520T000000Z http://two.example/debian\nSuites: sid\n",
+    )
+    .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&print_mirror(d, None).stdout).trim(),
+        "http://snap.example/archive/debian/20250520T000000Z"
+    );
+    // The override wins.
+    let out = print_mirror(d, Some("http://override.example/debian"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "http://override.example/debian"
+    );
+}
