@@ -42,6 +42,7 @@ impl Error {
         match self {
             Error::Lab(_) => exit::LAB_INVALID,
             Error::Runtime(RuntimeError::NotReady { .. }) | Error::NotRunning(_) => exit::NOT_READY,
+            Error::Runtime(RuntimeError::Interrupted | RuntimeError::Stopped { .. }) => exit::INTERRUPTED,
             Error::Runtime(_) => exit::RUNTIME,
             Error::Usage(_) => exit::USAGE,
             Error::Io { .. } | Error::Other(_) => exit::RUNTIME,

@@ -10,8 +10,10 @@ pub const USAGE: u8 = 2;
 pub const LAB_INVALID: u8 = 3;
 /// The container runtime is unavailable, an image is missing, or a container failed.
 pub const RUNTIME: u8 = 4;
-/// A service did not become ready in time, or the lab is not running.
+/// A service did not become ready in time, or the lab is not running (or still starting).
 pub const NOT_READY: u8 = 5;
+/// SIGINT or SIGTERM stopped the command (128 + SIGINT, as shells report it).
+pub const INTERRUPTED: u8 = 130;
 
 /// The table printed after `--help`.
 pub const HELP_TABLE: &str = "Exit codes:
@@ -20,4 +22,5 @@ pub const HELP_TABLE: &str = "Exit codes:
   2  usage error
   3  invalid lab, manifest, stack or file; unknown lab id; lint problems
   4  Docker unreachable, image missing, container failed
-  5  a service was not ready in time, or the lab is not running (run `promlab up ID`)";
+  5  a service was not ready in time, or the lab is not running (run `promlab up ID`) or still starting
+  130  interrupted (SIGINT or SIGTERM); `up` removed what it had created";
