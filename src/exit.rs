@@ -22,5 +22,5 @@ pub const HELP_TABLE: &str = "Exit codes:
   2  usage error
   3  invalid lab, manifest, stack or file; unknown lab id; lint problems
   4  Docker unreachable, image missing, container failed
-  5  a service was not ready in time, or the lab is not running (run `promlab up ID`) or still starting
+  5  a service was not ready in time; the lab is not running (`promlab up ID`) or still starting
   130  interrupted (SIGINT or SIGTERM); `up` removed what it had created";
