@@ -46,6 +46,7 @@ impl Error {
         match self {
             Error::Lab(_) => exit::LAB_INVALID,
             Error::Runtime(RuntimeError::NotReady { .. }) | Error::NotRunning(_) => exit::NOT_READY,
+            Error::Runtime(RuntimeError::Interrupted | RuntimeError::Stopped { .. }) => exit::INTERRUPTED,
             Error::Runtime(_) => exit::RUNTIME,
             Error::Usage(_) => exit::USAGE,
             Error::Io { .. } | Error::Workspace(_) => exit::WORKSPACE,

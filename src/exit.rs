@@ -10,7 +10,7 @@ pub const USAGE: u8 = 2;
 pub const LAB_INVALID: u8 = 3;
 /// The container runtime is unavailable, an image is missing, or a container failed.
 pub const RUNTIME: u8 = 4;
-/// A service did not become ready in time, or the lab is not running.
+/// A service did not become ready in time, or the lab is not running (or still starting).
 pub const NOT_READY: u8 = 5;
 /// A workspace or file problem: a folder that cannot be a workspace, a link leaving it, a file
 /// that cannot be read or written.
@@ -20,6 +20,9 @@ pub const WORKSPACE: u8 = 6;
 /// SIGPIPE, as for other Unix tools.
 pub const PIPE_CLOSED: u8 = 141;
 
+/// SIGINT or SIGTERM stopped the command (128 + SIGINT, as shells report it).
+pub const INTERRUPTED: u8 = 130;
+
 /// The table printed after `--help`.
 pub const HELP_TABLE: &str = "Exit codes:
   0  success (check: every check passed)
@@ -27,9 +30,10 @@ pub const HELP_TABLE: &str = "Exit codes:
   2  usage error
   3  invalid lab, manifest, stack or file; unknown lab id; lint problems
   4  Docker unreachable, image missing, container failed
-  5  a service was not ready in time, or the lab is not running (run `promlab up ID`)
+  5  a service was not ready in time; the lab is not running (`promlab up ID`) or still starting
   6  workspace or file problem: a folder that cannot be a workspace, a link leaving it,
      a file that cannot be read or written
+  130  interrupted (SIGINT or SIGTERM); `up` removed what it had created
   141  the output's reader went away (e.g. `| head`); promlab stopped quietly";
 
 #[cfg(test)]
@@ -53,6 +57,7 @@ mod tests {
             super::NOT_READY,
             super::WORKSPACE,
             super::PIPE_CLOSED,
+            super::INTERRUPTED,
         ] {
             assert!(super::HELP_TABLE.contains(&format!("\n  {code}  ")), "{code}");
         }

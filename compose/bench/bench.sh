@@ -66,6 +66,12 @@ if [ "${BENCH_VALIDATE:-1}" = 1 ]; then
     vlines+=("| promlab validate --all --jobs $j (wall, $labs labs: $(echo "scale=1; $vsecs / $labs" | bc) s per lab) | $vsecs | 1 run |")
   done
 fi
+# Interrupted `up`s (compose/bench/interrupts.sh, 50 runs of `up 4.1 --fresh` hit by SIGINT or
+# SIGTERM at random instants): runs and leftovers. BENCH_INTERRUPTS=0 skips it.
+iline=""
+if [ "${BENCH_INTERRUPTS:-1}" = 1 ]; then
+  iline=$(BIN="$BIN" bash compose/bench/interrupts.sh | tail -1)
+fi
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 mp=$(median "${p[@]}"); mc=$(median "${c[@]}")
 ratio=$(echo "scale=2; $mp / $mc" | bc)
@@ -82,6 +88,7 @@ mk8=$(median "${k8[@]}")
   echo "| promlab check on a satisfied lab (1.1, $checks checks, all pass) | $mk | 20 runs |"
   echo "| promlab check on a satisfied lab (1.8, $checks8 checks, all pass) | $mk8 | 20 runs |"
   for l in "${vlines[@]}"; do echo "$l"; done
+  [ -z "$iline" ] || { echo; echo "$iline"; }
   echo
   echo "Peak RSS of the CLI: up $((rss_up / 1024)) MB, check $((rss_check / 1024)) MB, validate --all $((rss_validate / 1024)) MB."
 } | tee compose/bench/results.md

@@ -8,7 +8,6 @@ use crate::exit;
 use crate::lab::LabId;
 use crate::runtime::docker::Docker;
 use crate::runtime::plan::project_name;
-use crate::runtime::{LABEL_LAB, LABEL_PROJECT};
 
 /// `promlab status`.
 pub async fn status() -> Result<u8, Error> {
@@ -63,11 +62,9 @@ pub async fn down(id: Option<LabId>, all: bool) -> Result<u8, Error> {
                 }
             }
         };
-        let lab = id.to_string();
-        let project = project_name(id);
-        docker
-            .remove_all(&[(LABEL_LAB, &lab), (LABEL_PROJECT, &project)])
-            .await?
+        // By label, each object by id, then listed again until none is left: this also
+        // removes what an `up` killed by SIGKILL left (a network, a volume, stopped containers).
+        crate::runtime::up::roll_back(&docker, &project_name(id)).await?
     };
     println!(
         "removed {} containers, {} networks, {} volumes (workspaces are kept)",

@@ -14,6 +14,7 @@ use clap::CommandFactory;
 use crate::cli::{Cli, Command};
 use crate::error::Error;
 use crate::exit;
+use crate::runtime::cancel::Cancel;
 
 /// Runs one command; returns the exit code for outcomes that are not errors.
 pub async fn run(cli: Cli) -> Result<u8, Error> {
@@ -108,4 +109,43 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
 /// Resolves on Ctrl-C.
 pub async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Takes over SIGINT and SIGTERM for a command that changes Docker; call it first, before
+/// the command does anything. The first signal sets the returned flag (the command then
+/// stops after its current step and removes what it created); a second one is answered
+/// with a note and ignored, so that removal completes; a third ends promlab at once (exit
+/// 130) after saying what may be left and that `cleanup` removes it.
+pub fn interrupts(cleanup: String) -> Result<Cancel, Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let install =
+        |kind| signal(kind).map_err(|e| Error::Other(format!("cannot install the signal handler: {e}")));
+    let mut int = install(SignalKind::interrupt())?;
+    let mut term = install(SignalKind::terminate())?;
+    let cancel = Cancel::new();
+    let flag = cancel.clone();
+    tokio::spawn(async move {
+        let mut seen = 0u32;
+        loop {
+            let name = tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            };
+            seen += 1;
+            match seen {
+                1 => {
+                    eprintln!("\n{name}: stopping after the current step");
+                    flag.cancel(name);
+                }
+                2 => eprintln!(
+                    "{name}: still removing what this command created; one more signal stops promlab at once and may leave containers behind"
+                ),
+                _ => {
+                    eprintln!("{name}: stopping now; what is left is removed by `{cleanup}`");
+                    std::process::exit(i32::from(exit::INTERRUPTED));
+                }
+            }
+        }
+    });
+    Ok(cancel)
 }

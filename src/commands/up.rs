@@ -10,10 +10,12 @@ use super::session::{group, project_labels};
 use crate::error::Error;
 use crate::exit;
 use crate::lab::{Catalog, Lab};
+use crate::runtime::cancel::Cancel;
 use crate::runtime::docker::Docker;
+use crate::runtime::lock::{LockError, ProjectLock, lock_path};
 use crate::runtime::plan::{self, PlanInput, project_name};
-use crate::runtime::up::{UpEvent, apply, ensure_images};
-use crate::runtime::{Owned, StackPlan};
+use crate::runtime::up::{UpEvent, apply, ensure_images, roll_back};
+use crate::runtime::{Owned, RuntimeError, StackPlan};
 use crate::stack::Stack;
 use crate::stack::images::ImageMap;
 use crate::workspace::{self, Prepared};
@@ -48,7 +50,16 @@ pub struct UpRequest<'a> {
 /// Plans a lab's stack.
 pub fn plan_for(req: &UpRequest<'_>) -> Result<StackPlan, Error> {
     let stack_path = req.catalog.stack_path(&req.lab.manifest.stack);
-    let stack = Stack::load(&stack_path)?.merged(&req.lab.manifest.services);
+    let stack = Stack::load(&stack_path)?;
+    if let Some((_, entry, message)) = plan::undeclared_volume(&stack, &req.lab.manifest.services) {
+        return Err(Error::Lab(crate::lab::LabError::invalid(
+            &req.lab.manifest_path(),
+            &req.lab.text,
+            &entry,
+            format!("lab.yaml `services:`: {message}"),
+        )));
+    }
+    let stack = stack.merged(&req.lab.manifest.services);
     let images = ImageMap::selected(&req.catalog.root)?;
     let input = PlanInput {
         lab: req.lab.id(),
@@ -69,13 +80,33 @@ pub fn plan_for(req: &UpRequest<'_>) -> Result<StackPlan, Error> {
     Ok(plan)
 }
 
-/// Brings a planned stack up (images, containers, readiness), rolling back on failure or
-/// Ctrl-C. Returns the containers.
+/// Brings a planned stack up (images, containers, readiness), rolling back on failure; stops
+/// on Ctrl-C (the caller removes what is left). Returns the containers.
 pub async fn bring_up(
     docker: &Docker,
     plan: &StackPlan,
     timeout: Duration,
     events: &(dyn Fn(UpEvent) + Sync),
+) -> Result<Vec<Owned>, Error> {
+    let cancel = Cancel::new();
+    let flag = cancel.clone();
+    let watcher = tokio::spawn(async move {
+        super::shutdown_signal().await;
+        flag.cancel("SIGINT");
+    });
+    let result = bring_up_with(docker, plan, timeout, events, &cancel).await;
+    watcher.abort();
+    result
+}
+
+/// Like `bring_up`, stopping between steps once `cancel` is set: returns `Interrupted` then,
+/// and the caller removes what the project has (`runtime::up::roll_back`).
+pub async fn bring_up_with(
+    docker: &Docker,
+    plan: &StackPlan,
+    timeout: Duration,
+    events: &(dyn Fn(UpEvent) + Sync),
+    cancel: &Cancel,
 ) -> Result<Vec<Owned>, Error> {
     let ws = plan
         .labels
@@ -87,9 +118,16 @@ pub async fn bring_up(
             workspace::ensure_dir(&ws, &b.host)?;
         }
     }
-    super::doctor::ensure_self_built(docker, plan).await?;
-    ensure_images(docker, plan, events).await?;
-    let owned = apply(docker, plan, timeout, events, super::shutdown_signal()).await?;
+    // Images are not the lab's objects: checking, building or pulling them is abandoned at once.
+    cancel
+        .abortable(super::doctor::ensure_self_built(docker, plan))
+        .await
+        .ok_or(RuntimeError::Interrupted)??;
+    cancel
+        .abortable(ensure_images(docker, plan, events))
+        .await
+        .ok_or(RuntimeError::Interrupted)??;
+    let owned = apply(docker, plan, timeout, events, cancel).await?;
     record_started(&owned);
     Ok(owned)
 }
@@ -150,7 +188,17 @@ fn record_started(owned: &[Owned]) {
     }
 }
 
-/// `promlab up`.
+/// What `up` had done when it stopped: whether it connected and whether it began to change
+/// the lab's objects (then a signal removes them all).
+#[derive(Debug, Default)]
+struct Progress {
+    docker: Option<Docker>,
+    changing: bool,
+}
+
+/// `promlab up`. Signals are taken over first, then the project's lock: from then on a
+/// SIGINT or SIGTERM at any instant ends with the lab's objects removed and checked (unless
+/// the lab was already up before this command and it only reused it).
 pub async fn up(
     id: crate::lab::LabId,
     workspace_dir: Option<PathBuf>,
@@ -158,23 +206,120 @@ pub async fn up(
     fresh: bool,
     timeout: u64,
 ) -> Result<u8, Error> {
+    let cancel = super::interrupts(format!("promlab down {id}"))?;
+    let project = project_name(id);
+    let _lock = match ProjectLock::try_acquire(&lock_path(&workspace::home(), &project)) {
+        Ok(lock) => lock,
+        Err(LockError::Busy { path, pid }) => {
+            let by = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+            return Err(Error::NotRunning(format!(
+                "lab {id} is already starting: another `promlab up {id}`{by} holds {}; when it is done, `promlab status` shows the lab",
+                path.display()
+            )));
+        }
+        Err(LockError::Io { path, source }) => {
+            return Err(Error::Io {
+                action: "lock",
+                path,
+                source,
+            });
+        }
+    };
+    let mut progress = Progress {
+        docker: None,
+        changing: fresh,
+    };
+    let result = up_locked(id, workspace_dir, seed, fresh, timeout, &cancel, &mut progress).await;
+    if !cancel.is_cancelled() {
+        return result;
+    }
+    let signal = cancel.reason().unwrap_or("a signal").to_string();
+    let outcome = if progress.changing {
+        stop_and_remove(id, &project, progress.docker).await
+    } else if result.is_ok() {
+        format!("lab {id} was already up before this command and is left running")
+    } else {
+        format!("nothing of lab {id} was changed")
+    };
+    Err(Error::Runtime(RuntimeError::Stopped { signal, outcome }))
+}
+
+/// Removes everything of the project after a signal and says what it removed, only once a
+/// second listing found nothing left (or what is left and how to remove it).
+async fn stop_and_remove(id: crate::lab::LabId, project: &str, docker: Option<Docker>) -> String {
+    let docker = match docker {
+        Some(d) => d,
+        None => match Docker::connect().await {
+            Ok(d) => d,
+            Err(e) => {
+                return format!(
+                    "could not check what is left of lab {id} ({e}); `promlab down {id}` removes it"
+                );
+            }
+        },
+    };
+    match roll_back(&docker, project).await {
+        Ok(r) if r.is_empty() => format!("nothing of lab {id} is left (checked)"),
+        Ok(r) => format!("removed {r} of lab {id}; nothing of it is left (checked)"),
+        Err(e) => format!("{e}; `promlab down {id}` removes what is left"),
+    }
+}
+
+async fn up_locked(
+    id: crate::lab::LabId,
+    workspace_dir: Option<PathBuf>,
+    seed: Option<u64>,
+    fresh: bool,
+    timeout: u64,
+    cancel: &Cancel,
+    progress: &mut Progress,
+) -> Result<u8, Error> {
+    let interrupted = || Error::Runtime(RuntimeError::Interrupted);
     let started = Instant::now();
     let catalog = Catalog::discover()?;
     let lab = catalog.lab(id)?;
     if let Some(why) = &lab.manifest.online_only {
         eprintln!("note: lab {id} is online-only ({why}); it needs images from a registry");
     }
-    let docker = Docker::connect().await?;
+    let docker = cancel
+        .abortable(Docker::connect())
+        .await
+        .ok_or_else(interrupted)??;
+    progress.docker = Some(docker.clone());
     let project = project_name(id);
-    let existing = group(docker.owned(&project_labels(&project)).await?);
-    if let Some(run) = existing.first() {
-        let all_running = run.containers.iter().all(|c| c.state == "running");
-        if fresh || !all_running {
-            if !all_running && !fresh {
-                eprintln!("lab {id} was partly stopped; recreating it (your workspace is kept)");
+    let stack_path = catalog.stack_path(&lab.manifest.stack);
+    let services: Vec<String> = Stack::load(&stack_path)?
+        .merged(&lab.manifest.services)
+        .services
+        .into_keys()
+        .collect();
+    let ws = workspace::absolute(
+        &workspace_dir
+            .clone()
+            .unwrap_or_else(|| workspace::default_dir(id)),
+    );
+    let existing = cancel
+        .abortable(docker.owned(&project_labels(&project)))
+        .await
+        .ok_or_else(interrupted)??;
+    let existing = group(existing);
+    if let Some(run) = existing.first().filter(|_| !fresh) {
+        let complete = services.iter().all(|s| {
+            run.containers
+                .iter()
+                .any(|c| c.service() == s && c.state == "running")
+        });
+        if complete {
+            if workspace_dir.is_some() && !same_folder(&ws, &run.workspace) {
+                return Err(Error::Usage(format!(
+                    "lab {id} already runs on workspace {}, not {}: `promlab up {id} --workspace {} --fresh` restarts it on {} (the files in {} are kept)",
+                    run.workspace.display(),
+                    ws.display(),
+                    ws.display(),
+                    ws.display(),
+                    run.workspace.display()
+                )));
             }
-            docker.remove_all(&project_labels(&project)).await?;
-        } else {
             println!(
                 "lab {id} is already up (workspace {}); reusing it",
                 run.workspace.display()
@@ -187,7 +332,20 @@ pub async fn up(
             return Ok(exit::OK);
         }
     }
-    let ws = workspace::absolute(&workspace_dir.unwrap_or_else(|| workspace::default_dir(id)));
+    // From here on this command owns the project: a signal removes all of it.
+    progress.changing = true;
+    cancel.check()?;
+    let removed = roll_back(&docker, &project).await?;
+    if !removed.is_empty() {
+        if fresh {
+            eprintln!("removed the previous copy of lab {id} ({removed}); your workspace is kept");
+        } else if existing.is_empty() {
+            eprintln!("removed what an interrupted `promlab up {id}` had left ({removed})");
+        } else {
+            eprintln!("lab {id} was partly stopped; recreating it (your workspace is kept)");
+        }
+    }
+    cancel.check()?;
     let seed = seed.unwrap_or_else(default_seed);
     let prepared = workspace::prepare(&lab, &ws, &super::session::param_vars(&lab, seed))?;
     let req = UpRequest {
@@ -200,7 +358,10 @@ pub async fn up(
         timeout: Duration::from_secs(timeout),
     };
     let mut plan = plan_for(&req)?;
-    prefer_local_images(&docker, &catalog, &mut plan).await?;
+    cancel
+        .abortable(prefer_local_images(&docker, &catalog, &mut plan))
+        .await
+        .ok_or_else(interrupted)??;
     let bar = ProgressBar::new_spinner();
     bar.set_style(
         ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
@@ -234,12 +395,13 @@ pub async fn up(
             }
         }
     };
-    let result = bring_up(&docker, &plan, req.timeout, &events).await;
+    let result = bring_up_with(&docker, &plan, req.timeout, &events, cancel).await;
     bar.finish_and_clear();
     let owned = result?;
-    let mut progress = crate::progress::Progress::load();
-    progress.current = Some(id);
-    progress.save();
+    cancel.check()?;
+    let mut saved = crate::progress::Progress::load();
+    saved.current = Some(id);
+    saved.save();
     println!(
         "lab {id} — {} is up in {:.1}s",
         lab.manifest.title,
@@ -257,6 +419,12 @@ pub async fn up(
         "task: `promlab show {id}` • grade: `promlab check` • hint: `promlab hint` • stop: `promlab down`"
     );
     Ok(exit::OK)
+}
+
+/// Whether two paths name the same folder (symbolic links and `..` resolved where they exist).
+fn same_folder(a: &std::path::Path, b: &std::path::Path) -> bool {
+    let real = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    real(a) == real(b)
 }
 
 /// Prints one line per service with its URL.

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use bollard::errors::Error as BollardError;
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount, MountType, NetworkCreateRequest,
-    NetworkingConfig, PortBinding, VolumeCreateRequest,
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount, MountType, MountVolumeOptions,
+    NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, ListContainersOptions, ListNetworksOptions,
@@ -15,7 +15,18 @@ use bollard::query_parameters::{
 };
 use futures::{Stream, StreamExt};
 
-use super::{ContainerPlan, LABEL_MANAGED, Owned, RuntimeError};
+use super::{
+    ContainerPlan, LABEL_LAB, LABEL_MANAGED, LABEL_PROJECT, LABEL_SEED, LABEL_WORKSPACE, Owned, RuntimeError,
+};
+
+/// The labels a volume made for a container's mount carries: the stack's, not the service's.
+const VOLUME_LABELS: [&str; 5] = [
+    LABEL_MANAGED,
+    LABEL_LAB,
+    LABEL_PROJECT,
+    LABEL_WORKSPACE,
+    LABEL_SEED,
+];
 
 /// A connected Docker client.
 #[derive(Debug, Clone)]
@@ -35,6 +46,33 @@ pub struct Removed {
     pub networks: usize,
     /// Volumes removed.
     pub volumes: usize,
+}
+
+impl Removed {
+    /// Whether every count is zero.
+    pub fn is_empty(&self) -> bool {
+        self.containers == 0 && self.networks == 0 && self.volumes == 0
+    }
+
+    /// Adds another count to this one.
+    pub fn add(&mut self, other: Removed) {
+        self.containers += other.containers;
+        self.networks += other.networks;
+        self.volumes += other.volumes;
+    }
+}
+
+impl std::fmt::Display for Removed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = |k: usize, what: &str| format!("{k} {what}{}", if k == 1 { "" } else { "s" });
+        write!(
+            f,
+            "{}, {}, {}",
+            n(self.containers, "container"),
+            n(self.networks, "network"),
+            n(self.volumes, "volume")
+        )
+    }
 }
 
 /// Output of a command run in a container.
@@ -349,12 +387,35 @@ impl Docker {
         Ok(())
     }
 
-    /// Creates the lab network, or reuses it when promlab already owns it.
+    /// Creates the lab network, or reuses the one promlab already made for this project
+    /// (found by label, so a second network of the same name is never made). Returns whether
+    /// it was created.
     pub async fn ensure_network(
         &self,
         name: &str,
         labels: &std::collections::BTreeMap<String, String>,
     ) -> Result<bool, RuntimeError> {
+        let project = labels.get(LABEL_PROJECT).map_or("", String::as_str);
+        let mine = self.owned_networks(&[(LABEL_PROJECT, project)]).await?;
+        if mine.iter().any(|(_, n)| n == name) {
+            return Ok(false);
+        }
+        // The engine (before API 1.44) accepts a second network of a taken name; a name
+        // taken by someone else's network would then be ambiguous for every container.
+        match self
+            .inner
+            .inspect_network(name, None::<bollard::query_parameters::InspectNetworkOptions>)
+            .await
+        {
+            Ok(_) => {
+                return Err(RuntimeError::Conflict {
+                    what: "network",
+                    name: name.to_string(),
+                });
+            }
+            Err(e) if status_of(&e) == Some(404) => {}
+            Err(e) => return Err(classify(&format!("inspect network {name}"), e)),
+        }
         let req = NetworkCreateRequest {
             name: name.to_string(),
             driver: Some("bridge".to_string()),
@@ -363,25 +424,10 @@ impl Docker {
         };
         match self.inner.create_network(req).await {
             Ok(_) => Ok(true),
-            Err(e) if status_of(&e) == Some(409) => {
-                let n = self
-                    .inner
-                    .inspect_network(name, None::<bollard::query_parameters::InspectNetworkOptions>)
-                    .await
-                    .map_err(api(format!("inspect network {name}")))?;
-                let owned = n
-                    .labels
-                    .as_ref()
-                    .is_some_and(|l| l.get(LABEL_MANAGED).is_some_and(|v| v == "true"));
-                if owned {
-                    Ok(false)
-                } else {
-                    Err(RuntimeError::Conflict {
-                        what: "network",
-                        name: name.to_string(),
-                    })
-                }
-            }
+            Err(e) if status_of(&e) == Some(409) => Err(RuntimeError::Conflict {
+                what: "network",
+                name: name.to_string(),
+            }),
             Err(e) => Err(classify(&format!("create network {name}"), e)),
         }
     }
@@ -434,11 +480,23 @@ impl Docker {
                 ..Default::default()
             })
             .collect();
+        // Labelled here too: should the engine create the volume for this mount (it was not
+        // made beforehand), it is still promlab's and `down` finds it.
+        let volume_labels: HashMap<String, String> = plan
+            .labels
+            .iter()
+            .filter(|(k, _)| VOLUME_LABELS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         mounts.extend(plan.volumes.iter().map(|v| Mount {
             target: Some(v.target.clone()),
             source: Some(v.name.clone()),
             typ: Some(MountType::VOLUME),
             read_only: Some(false),
+            volume_options: Some(MountVolumeOptions {
+                labels: Some(volume_labels.clone()),
+                ..Default::default()
+            }),
             ..Default::default()
         }));
         let mut endpoints = HashMap::new();
@@ -617,8 +675,11 @@ impl Docker {
         Ok(out)
     }
 
-    /// Names of promlab-owned networks with these labels.
-    pub async fn owned_networks(&self, labels: &[(&str, &str)]) -> Result<Vec<String>, RuntimeError> {
+    /// Promlab-owned networks with these labels: (id, name).
+    pub async fn owned_networks(
+        &self,
+        labels: &[(&str, &str)],
+    ) -> Result<Vec<(String, String)>, RuntimeError> {
         let opts = ListNetworksOptions {
             filters: Some(label_filter(labels)),
         };
@@ -627,7 +688,10 @@ impl Docker {
             .list_networks(Some(opts))
             .await
             .map_err(api("list networks"))?;
-        Ok(list.into_iter().filter_map(|n| n.name).collect())
+        Ok(list
+            .into_iter()
+            .filter_map(|n| Some((n.id?, n.name.unwrap_or_default())))
+            .collect())
     }
 
     /// Names of promlab-owned volumes with these labels.
@@ -664,7 +728,7 @@ impl Docker {
     }
 
     /// Removes everything promlab owns with these labels: containers, then networks and
-    /// volumes. Idempotent.
+    /// volumes, each by id (a network name may be ambiguous). Idempotent.
     pub async fn remove_all(&self, labels: &[(&str, &str)]) -> Result<Removed, RuntimeError> {
         let containers = self.owned(labels).await?;
         let removals = containers.iter().map(|c| self.remove_container(&c.id));
@@ -675,11 +739,11 @@ impl Docker {
             containers: containers.len(),
             ..Removed::default()
         };
-        for n in self.owned_networks(labels).await? {
-            match self.inner.remove_network(&n).await {
+        for (id, name) in self.owned_networks(labels).await? {
+            match self.inner.remove_network(&id).await {
                 Ok(()) => removed.networks += 1,
                 Err(e) if status_of(&e) == Some(404) => {}
-                Err(e) => return Err(classify(&format!("remove network {n}"), e)),
+                Err(e) => return Err(classify(&format!("remove network {name} ({id})"), e)),
             }
         }
         for v in self.owned_volumes(labels).await? {
@@ -691,6 +755,20 @@ impl Docker {
             }
         }
         Ok(removed)
+    }
+
+    /// How many containers, networks and volumes promlab owns with these labels now.
+    pub async fn count_owned(&self, labels: &[(&str, &str)]) -> Result<Removed, RuntimeError> {
+        let (c, n, v) = tokio::try_join!(
+            self.owned(labels),
+            self.owned_networks(labels),
+            self.owned_volumes(labels)
+        )?;
+        Ok(Removed {
+            containers: c.len(),
+            networks: n.len(),
+            volumes: v.len(),
+        })
     }
 
     /// The last `n` log lines of a container (stdout and stderr).

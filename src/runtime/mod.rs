@@ -1,7 +1,9 @@
 //! The container runtime in promlab's terms: plans, owned containers, errors. `docker.rs`
 //! is the only file that talks to Docker (bollard); `plan.rs` turns a lab into plans.
 
+pub mod cancel;
 pub mod docker;
+pub mod lock;
 pub mod plan;
 pub mod up;
 
@@ -240,7 +242,27 @@ pub enum RuntimeError {
         /// The last probe result.
         last: String,
     },
-    /// Ctrl-C.
-    #[error("interrupted; everything this command created was removed")]
+    /// A signal (SIGINT, SIGTERM) stopped the command; the caller removes what it created.
+    #[error("interrupted")]
     Interrupted,
+    /// A signal stopped `up`; says what was removed and what is left.
+    #[error("interrupted by {signal}: {outcome}")]
+    Stopped {
+        /// SIGINT or SIGTERM.
+        signal: String,
+        /// What promlab did about it.
+        outcome: String,
+    },
+    /// Removal left objects behind.
+    #[error(
+        "could not remove everything of {project}: {left} remain ({detail}); `docker ps -a --filter label=io.promlab.project={project}` shows them and `promlab down` removes them"
+    )]
+    NotRemoved {
+        /// The project.
+        project: String,
+        /// What is left, counted.
+        left: String,
+        /// The last error.
+        detail: String,
+    },
 }

@@ -94,6 +94,9 @@ pub fn build(
                     target,
                     read_only,
                 }),
+                VolumeSpec::Named { name: vol, .. } if !stack.volumes.contains_key(&vol) => {
+                    return Err(undeclared_message(&name, &vol, stack));
+                }
                 VolumeSpec::Named { name, target } => volumes.push(VolumePlan {
                     name: volume_name(&name),
                     target,
@@ -182,6 +185,35 @@ pub fn build(
         labels,
         containers,
     })
+}
+
+/// The first named volume one of `services` mounts that `stack` does not declare, as
+/// (service, mount entry, message). Such a volume would be made by the engine without
+/// promlab's labels and outlive `down`, so plans refuse it.
+pub fn undeclared_volume(
+    stack: &Stack,
+    services: &BTreeMap<String, crate::stack::Service>,
+) -> Option<(String, String, String)> {
+    services.iter().find_map(|(name, svc)| {
+        svc.volumes.iter().find_map(|v| match parse_volume(v) {
+            Ok(VolumeSpec::Named { name: vol, .. }) if !stack.volumes.contains_key(&vol) => {
+                Some((name.clone(), v.clone(), undeclared_message(name, &vol, stack)))
+            }
+            _ => None,
+        })
+    })
+}
+
+fn undeclared_message(service: &str, vol: &str, stack: &Stack) -> String {
+    let declared: Vec<&str> = stack.volumes.keys().map(String::as_str).collect();
+    format!(
+        "service `{service}` mounts the named volume `{vol}`, which the stack does not declare (it declares {}): mount one of those or a ./ workspace folder",
+        if declared.is_empty() {
+            "none".to_string()
+        } else {
+            declared.join(", ")
+        }
+    )
 }
 
 /// Services sorted so that every service comes after what it depends on (then by name).
@@ -337,5 +369,53 @@ mod tests {
         let mut s = stack();
         s.services.get_mut("node-exporter").unwrap().depends_on = vec!["prometheus".into()];
         assert!(start_order(&s).unwrap_err().contains("cycle"));
+    }
+
+    #[test]
+    fn undeclared_named_volumes_are_refused() {
+        // A lab's `services:` entry replaces the stack's service after the stack was checked:
+        // its undeclared volume would be made by the engine, unlabelled, and outlive `down`.
+        let mut s = stack();
+        let lab_services: BTreeMap<String, crate::stack::Service> = [(
+            "node-exporter".to_string(),
+            crate::stack::Service {
+                volumes: vec!["scratch:/tmp/scratch".into()],
+                ..s.services["node-exporter"].clone()
+            },
+        )]
+        .into_iter()
+        .collect();
+        let (svc, entry, message) = undeclared_volume(&s, &lab_services).unwrap();
+        assert_eq!(
+            (svc.as_str(), entry.as_str()),
+            ("node-exporter", "scratch:/tmp/scratch")
+        );
+        assert!(
+            message.contains("`scratch`") && message.contains("declares data"),
+            "{message}"
+        );
+        assert!(undeclared_volume(&s, &s.services).is_none());
+        s = s.merged(&lab_services);
+        let ws = PathBuf::from("/w");
+        let input = PlanInput {
+            lab: LabId::new(1, 1),
+            project: "p",
+            workspace: &ws,
+            seed: 1,
+            ephemeral_ports: false,
+        };
+        let err = build(&s, &images(), &input, &|_| true).unwrap_err();
+        assert!(err.contains("named volume `scratch`"), "{err}");
+        // Every volume a plan mounts is one it creates (with labels) first.
+        let plan = build(&stack(), &images(), &input, &|_| true).unwrap();
+        for c in &plan.containers {
+            for v in &c.volumes {
+                assert!(
+                    plan.volumes.contains(&v.name),
+                    "{} is not created with labels",
+                    v.name
+                );
+            }
+        }
     }
 }

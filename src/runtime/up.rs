@@ -1,12 +1,14 @@
 //! Bringing a planned stack up: images, network, volumes, containers created concurrently,
 //! started in dependency waves, readiness awaited per service with one deadline, and a full
-//! rollback (by label) on failure or Ctrl-C.
+//! rollback (by label, checked) on failure; on a signal it stops between steps that create
+//! objects and leaves the rollback to its caller.
 
 use std::time::{Duration, Instant};
 
 use futures::future::{join_all, try_join_all};
 
-use super::docker::Docker;
+use super::cancel::Cancel;
+use super::docker::{Docker, Removed};
 use super::plan::waves;
 use super::{LABEL_PROJECT, Owned, ReadyProbe, RuntimeError, StackPlan};
 
@@ -62,24 +64,64 @@ pub async fn ensure_images(
     Ok(())
 }
 
-/// Creates and starts the stack and waits until every service is ready. On any failure,
-/// or when `cancel` resolves (Ctrl-C), removes everything of the project and returns the error.
+/// Creates and starts the stack and waits until every service is ready. On a failure, removes
+/// everything of the project (checked, see `roll_back`) and returns the error. When `cancel`
+/// is set, stops after the step that runs (steps that create objects are never cut short)
+/// and returns `Interrupted` without removing anything: the caller owns that rollback, so
+/// that it also covers what it did before and after.
 pub async fn apply(
     docker: &Docker,
     plan: &StackPlan,
     deadline: Duration,
     events: &(dyn Fn(UpEvent) + Sync),
-    cancel: impl std::future::Future<Output = ()>,
+    cancel: &Cancel,
 ) -> Result<Vec<Owned>, RuntimeError> {
     let started = Instant::now();
-    let result = tokio::select! {
-        r = apply_inner(docker, plan, deadline, started, events) => r,
-        () = cancel => Err(RuntimeError::Interrupted),
-    };
-    if result.is_err() {
-        let _ = docker.remove_all(&[(LABEL_PROJECT, &plan.project)]).await;
+    let result = apply_inner(docker, plan, deadline, started, events, cancel).await;
+    if let Err(e) = &result
+        && !matches!(e, RuntimeError::Interrupted)
+        && let Err(left) = roll_back(docker, &plan.project).await
+    {
+        eprintln!("warning: {left}");
     }
     result
+}
+
+/// Removes every container, network and volume of a project (by label, each by id), then
+/// lists again until none is left (a few seconds at most). Returns what it removed, or
+/// `NotRemoved` with what is still there.
+pub async fn roll_back(docker: &Docker, project: &str) -> Result<Removed, RuntimeError> {
+    let labels = [(LABEL_PROJECT, project)];
+    let give_up = Instant::now() + Duration::from_secs(20);
+    let mut removed = Removed::default();
+    loop {
+        let error = match docker.remove_all(&labels).await {
+            Ok(r) => {
+                removed.add(r);
+                None
+            }
+            Err(e) => Some(e.to_string()),
+        };
+        let left = docker.count_owned(&labels).await;
+        match left {
+            Ok(l) if l.is_empty() => return Ok(removed),
+            Ok(l) if Instant::now() >= give_up => {
+                return Err(RuntimeError::NotRemoved {
+                    project: project.to_string(),
+                    left: l.to_string(),
+                    detail: error.unwrap_or_else(|| "they came back after removal".to_string()),
+                });
+            }
+            Err(e) if Instant::now() >= give_up => {
+                return Err(RuntimeError::NotRemoved {
+                    project: project.to_string(),
+                    left: "an unknown number of objects".to_string(),
+                    detail: e.to_string(),
+                });
+            }
+            _ => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
 }
 
 async fn apply_inner(
@@ -88,16 +130,20 @@ async fn apply_inner(
     deadline: Duration,
     started: Instant,
     events: &(dyn Fn(UpEvent) + Sync),
+    cancel: &Cancel,
 ) -> Result<Vec<Owned>, RuntimeError> {
+    cancel.check()?;
     // The network and the volumes do not depend on each other: created at once.
     tokio::try_join!(
         docker.ensure_network(&plan.network, &plan.labels),
         try_join_all(plan.volumes.iter().map(|v| docker.ensure_volume(v, &plan.labels))),
     )?;
+    cancel.check()?;
     events(UpEvent::Creating {
         count: plan.containers.len(),
     });
     let ids = try_join_all(plan.containers.iter().map(|c| docker.create(c))).await?;
+    cancel.check()?;
     let id_of = |service: &str| -> String {
         plan.containers
             .iter()
@@ -112,6 +158,7 @@ async fn apply_inner(
             async move { start_with_port_fallback(docker, c, &id).await }
         }))
         .await?;
+        cancel.check()?;
     }
     let owned = docker.owned(&[(LABEL_PROJECT, &plan.project)]).await?;
     let client = crate::http::client(Duration::from_secs(2));
@@ -138,7 +185,11 @@ async fn apply_inner(
             Ok::<(), RuntimeError>(())
         }
     });
-    let results = join_all(waits).await;
+    // Waiting only reads: abandoned at once on a signal.
+    let results = cancel
+        .abortable(join_all(waits))
+        .await
+        .ok_or(RuntimeError::Interrupted)?;
     if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
         return Err(e);
     }
