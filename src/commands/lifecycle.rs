@@ -45,7 +45,19 @@ pub async fn down(id: Option<LabId>, all: bool) -> Result<u8, Error> {
         let id = match id {
             Some(id) => id,
             None => {
-                let labs: Vec<LabId> = group(docker.owned(&[]).await?).iter().map(|r| r.lab).collect();
+                let mut labs: Vec<LabId> = group(docker.owned(&[]).await?).iter().map(|r| r.lab).collect();
+                if labs.is_empty() {
+                    // No container, but an `up` killed early may have left a network or a volume.
+                    labs = docker
+                        .leftover_projects()
+                        .await?
+                        .into_iter()
+                        .filter_map(|(lab, project)| {
+                            lab.parse::<LabId>().ok().filter(|l| project_name(*l) == project)
+                        })
+                        .collect();
+                    labs.dedup();
+                }
                 match labs.as_slice() {
                     [] => {
                         println!("nothing to remove: no lab is running");

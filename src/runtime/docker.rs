@@ -757,6 +757,46 @@ impl Docker {
         Ok(removed)
     }
 
+    /// The (lab, project) labels of every network and volume promlab owns: what an `up`
+    /// killed before its containers existed can leave behind.
+    pub async fn leftover_projects(
+        &self,
+    ) -> Result<std::collections::BTreeSet<(String, String)>, RuntimeError> {
+        let (networks, volumes) = tokio::try_join!(
+            async {
+                self.inner
+                    .list_networks(Some(ListNetworksOptions {
+                        filters: Some(label_filter(&[])),
+                    }))
+                    .await
+                    .map_err(api("list networks"))
+            },
+            async {
+                self.inner
+                    .list_volumes(Some(ListVolumesOptions {
+                        filters: Some(label_filter(&[])),
+                    }))
+                    .await
+                    .map_err(api("list volumes"))
+            }
+        )?;
+        let pair = |labels: Option<&HashMap<String, String>>| {
+            let l = labels?;
+            Some((l.get(LABEL_LAB)?.clone(), l.get(LABEL_PROJECT)?.clone()))
+        };
+        Ok(networks
+            .iter()
+            .filter_map(|n| pair(n.labels.as_ref()))
+            .chain(
+                volumes
+                    .volumes
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|v| pair(Some(&v.labels))),
+            )
+            .collect())
+    }
+
     /// How many containers, networks and volumes promlab owns with these labels now.
     pub async fn count_owned(&self, labels: &[(&str, &str)]) -> Result<Removed, RuntimeError> {
         let (c, n, v) = tokio::try_join!(
