@@ -246,3 +246,30 @@ fn one_broken_stack_key_is_one_lint_line() {
         "{problems:#?}"
     );
 }
+
+#[test]
+fn a_stack_image_no_images_file_names_is_reported_with_its_line() {
+    let (root, lab) = data_root(&reference_manifest());
+    std::fs::write(lab.join("starter/answers.yaml"), "{}\n").unwrap();
+    let stack = root.path().join("compose/stacks/base.yaml");
+    let text = std::fs::read_to_string(&stack).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains("image: node-exporter"))
+        .unwrap()
+        + 1;
+    std::fs::write(
+        &stack,
+        text.replace("image: node-exporter", "image: node-exporterr"),
+    )
+    .unwrap();
+    let problems = lint_problems(root.path());
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(
+        problems[0].starts_with(&format!(
+            "{}:{line}: service `node-exporter` uses image `node-exporterr`, which",
+            stack.display()
+        )),
+        "{problems:#?}"
+    );
+}

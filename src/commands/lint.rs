@@ -41,16 +41,23 @@ pub fn lint_root(catalog: &Catalog) -> (Vec<String>, Vec<Lab>) {
                 .unwrap_or_default();
             match Stack::load(&p) {
                 Ok(s) => {
+                    let text = std::fs::read_to_string(&p).unwrap_or_default();
                     for (name, svc) in &s.services {
                         for m in &images {
                             let local = m.source.ends_with("images.local.yaml");
                             if m.resolve(&svc.image).is_none() && !(local && online_only_stack(&stem)) {
-                                problems.push(format!(
-                                    "{}: service `{name}` uses image `{}`, which {} does not name",
-                                    p.display(),
-                                    svc.image,
-                                    m.source.display()
-                                ));
+                                problems.push(
+                                    LabError::Invalid {
+                                        file: p.clone(),
+                                        line: crate::stack::service_line(&text, name, "image:"),
+                                        message: format!(
+                                            "service `{name}` uses image `{}`, which {} does not name; add it there or use one it names",
+                                            svc.image,
+                                            m.source.display()
+                                        ),
+                                    }
+                                    .to_string(),
+                                );
                             }
                         }
                     }
