@@ -194,3 +194,43 @@ fn a_broken_rule_file_is_named_with_its_line() {
         assert!(observed.contains(named), "the report names {named}: {report}");
     }
 }
+
+#[test]
+fn a_moved_port_is_said_and_the_lab_text_shows_the_real_url() {
+    // Something else holds 9090 before the lab starts (another lab may hold it already:
+    // then the port is taken all the same).
+    let _holder = std::net::TcpListener::bind(("127.0.0.1", 9090));
+    assert!(
+        std::net::TcpListener::bind(("127.0.0.1", 9090)).is_err(),
+        "127.0.0.1:9090 is held for the test"
+    );
+    let readme: &str = "# Lab 25.23\n\nOpen http://127.0.0.1:9090/targets and http://localhost:9090/graph; node_exporter is http://127.0.0.1:9100/metrics.\n";
+    let files: &[(&str, &str)] = &[("README.md", readme)];
+    let fixture: Fixture<'_> = ("25.23", "Cost Optimization Strategy", "base", "", files);
+    let env = setup_with(&[fixture]);
+    let (_down, up_out) = up(&env, "25.23");
+    let real = support::url_of(&up_out, "prometheus");
+    assert_ne!(real, "http://127.0.0.1:9090", "{up_out}");
+    let port = real.rsplit(':').next().unwrap();
+    assert!(
+        up_out.contains(&format!(
+            "port 9090 is taken on this machine, so prometheus listens on 127.0.0.1:{port}"
+        )),
+        "up says the port moved: {up_out}"
+    );
+    let out = env.run(&["show", "25.23"]);
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains(&format!(
+            "Open http://127.0.0.1:{port}/targets and http://localhost:{port}/graph"
+        )),
+        "{shown}"
+    );
+    assert!(!shown.contains("127.0.0.1:9090/"), "{shown}");
+    let node = support::url_of(&up_out, "node-exporter");
+    assert!(
+        shown.contains(&format!("node_exporter is {node}/metrics")),
+        "{shown}"
+    );
+}

@@ -19,7 +19,7 @@ use crate::exit;
 pub async fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::List { section, json } => list::list(&section, json),
-        Command::Show { id } => list::show(id),
+        Command::Show { id } => list::show(id).await,
         Command::Up {
             id,
             ws,

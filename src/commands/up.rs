@@ -175,6 +175,10 @@ pub async fn up(
                 run.workspace.display()
             );
             print_services(&run.containers).await;
+            print_moved(&super::session::moved_ports(
+                &super::session::declared_ports(&catalog, &lab),
+                &run.containers,
+            ));
             println!(
                 "\nnext: edit the files in {}, then run `promlab check`",
                 run.workspace.display()
@@ -241,6 +245,10 @@ pub async fn up(
         started.elapsed().as_secs_f64()
     );
     print_services(&owned).await;
+    print_moved(&super::session::moved_ports(
+        &super::session::declared_ports(&catalog, &lab),
+        &owned,
+    ));
     match prepared {
         Prepared::Fresh => println!("\nworkspace: {} (fresh copy of the starter)", ws.display()),
         Prepared::Kept => println!(
@@ -252,6 +260,13 @@ pub async fn up(
         "task: `promlab show {id}` • grade: `promlab check` • hint: `promlab hint` • stop: `promlab down`"
     );
     Ok(exit::OK)
+}
+
+/// Says which services do not listen where the lab's text says (their port was taken).
+fn print_moved(moved: &[super::session::Moved]) {
+    for line in super::session::describe_moved(moved) {
+        println!("{line}");
+    }
 }
 
 /// Prints one line per service with its URL.
