@@ -381,12 +381,15 @@ pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
                             .to_string(),
                     );
                 }
+                // Prometheus' own answer stays first when it names the file itself (an error
+                // in prometheus.yml); a rule file's error is named only in its log.
+                let body_names_file = locate(&ctx.workspace, &svc.binds, &body).is_some();
                 let observed = match located {
-                    Some(l) => {
+                    Some(l) if !body_names_file => {
                         detail.insert(0, trim(&body, 400));
                         l
                     }
-                    None => trim(&body, 400),
+                    _ => trim(&body, 400),
                 };
                 failures.push(failure(name, observed, detail));
             }
