@@ -6,7 +6,30 @@ mod support;
 
 use std::process::{Command, Stdio};
 
-use support::{setup, text};
+use support::{Fixture, setup, setup_with, text};
+
+/// Takes a lab down when dropped, so a failing assertion leaves nothing behind.
+struct Down<'a> {
+    env: &'a support::Env,
+    lab: &'a str,
+}
+
+impl Drop for Down<'_> {
+    fn drop(&mut self) {
+        let out = self.env.run(&["down", self.lab]);
+        if !out.status.success() {
+            eprintln!("down {} failed: {}", self.lab, text(&out));
+        }
+    }
+}
+
+/// `promlab up ID`, asserted to succeed, with its guard and output.
+fn up<'a>(env: &'a support::Env, lab: &'a str) -> (Down<'a>, String) {
+    let out = env.run(&["up", lab]);
+    let guard = Down { env, lab };
+    assert!(out.status.success(), "up {lab} failed: {}", text(&out));
+    (guard, text(&out))
+}
 
 /// Runs promlab with extra environment variables.
 fn run_with_env(env: &support::Env, vars: &[(&str, &str)], args: &[&str]) -> std::process::Output {
@@ -130,5 +153,84 @@ fn build_local_reads_the_mirror_from_the_hosts_apt_sources() {
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         "http://override.example/debian"
+    );
+}
+
+const RULES_PROMETHEUS_YML: &str = "global:\n  scrape_interval: 5s\n  evaluation_interval: 5s\nrule_files: [\"/etc/prometheus/rules/*.yml\"]\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: [\"localhost:9090\"]\n";
+const GOOD_RULES: &str =
+    "groups:\n  - name: demo\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n";
+
+#[test]
+fn a_broken_rule_file_is_named_with_its_line() {
+    let files: &[(&str, &str)] = &[
+        ("starter/prometheus/prometheus.yml", RULES_PROMETHEUS_YML),
+        ("starter/prometheus/rules/demo.yml", GOOD_RULES),
+    ];
+    let fixture: Fixture<'_> = ("25.22", "Performance and Scalability Strategy", "base", "", files);
+    let env = setup_with(&[fixture]);
+    let (_down, _) = up(&env, "25.22");
+    let rules = env.home.path().join("labs/25.22/prometheus/rules/demo.yml");
+    let broken = [
+        // Bad indentation: a YAML syntax error.
+        (
+            "groups:\n  - name: demo\n    rules:\n      - record: job:up:sum\n       expr: sum by (job) (up)\n",
+            "prometheus/rules/demo.yml:3:",
+        ),
+        // A misspelt field.
+        (
+            "groups:\n  - name: demo\n    rules:\n      - record: job:up:sum\n        exp: sum by (job) (up)\n",
+            "prometheus/rules/demo.yml:5: field exp not found",
+        ),
+    ];
+    for (text_of_file, named) in broken {
+        std::fs::write(&rules, text_of_file).unwrap();
+        let out = env.run(&["check", "25.22"]);
+        let report = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{report}");
+        let observed = report
+            .lines()
+            .find(|l| l.trim_start().starts_with("observed:"))
+            .unwrap_or_else(|| panic!("no observed line: {report}"));
+        assert!(observed.contains(named), "the report names {named}: {report}");
+    }
+}
+
+#[test]
+fn a_moved_port_is_said_and_the_lab_text_shows_the_real_url() {
+    // Something else holds 9090 before the lab starts (another lab may hold it already:
+    // then the port is taken all the same).
+    let _holder = std::net::TcpListener::bind(("127.0.0.1", 9090));
+    assert!(
+        std::net::TcpListener::bind(("127.0.0.1", 9090)).is_err(),
+        "127.0.0.1:9090 is held for the test"
+    );
+    let readme: &str = "# Lab 25.23\n\nOpen http://127.0.0.1:9090/targets and http://localhost:9090/graph; node_exporter is http://127.0.0.1:9100/metrics.\n";
+    let files: &[(&str, &str)] = &[("README.md", readme)];
+    let fixture: Fixture<'_> = ("25.23", "Cost Optimization Strategy", "base", "", files);
+    let env = setup_with(&[fixture]);
+    let (_down, up_out) = up(&env, "25.23");
+    let real = support::url_of(&up_out, "prometheus");
+    assert_ne!(real, "http://127.0.0.1:9090", "{up_out}");
+    let port = real.rsplit(':').next().unwrap();
+    assert!(
+        up_out.contains(&format!(
+            "port 9090 is taken on this machine, so prometheus listens on 127.0.0.1:{port}"
+        )),
+        "up says the port moved: {up_out}"
+    );
+    let out = env.run(&["show", "25.23"]);
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains(&format!(
+            "Open http://127.0.0.1:{port}/targets and http://localhost:{port}/graph"
+        )),
+        "{shown}"
+    );
+    assert!(!shown.contains("127.0.0.1:9090/"), "{shown}");
+    let node = support::url_of(&up_out, "node-exporter");
+    assert!(
+        shown.contains(&format!("node_exporter is {node}/metrics")),
+        "{shown}"
     );
 }

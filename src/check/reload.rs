@@ -117,6 +117,82 @@ fn reload_errors(logs: &str) -> Vec<String> {
     out.split_off(skip)
 }
 
+/// Whether the server logged the end of its latest reload (its last "Loading configuration
+/// file" is followed by a success or failure line): before that, its errors may still be
+/// on their way through Docker's log driver.
+fn reload_finished(logs: &str) -> bool {
+    let lines: Vec<&str> = logs.lines().collect();
+    let Some(from) = lines
+        .iter()
+        .rposition(|l| l.contains("Loading configuration file"))
+    else {
+        return false;
+    };
+    lines[from..].iter().any(|l| {
+        l.contains("Error reloading config")
+            || l.contains("one or more errors occurred")
+            || l.contains("Completed loading of configuration file")
+    })
+}
+
+/// The server's log once its latest reload is logged to the end (3 s at most).
+async fn reload_log(ctx: &Ctx, id: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let logs = ctx.docker.logs_tail(id, 200).await;
+        if reload_finished(&logs) || std::time::Instant::now() >= deadline {
+            return logs;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Where a server's error points in the learner's workspace: `folder/file.yml:LINE: error`
+/// for an error naming a container path (`/etc/prometheus/rules/x.yml: 5:15: …`,
+/// `…: yaml: line 3: …`, `…: yaml: unmarshal errors:\n  line 5: …`) whose file is found
+/// under one of the service's bound workspace folders. `None` when the error names no file.
+pub fn locate(ws: &Path, binds: &[String], error: &str) -> Option<String> {
+    static FILE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"(/[^\s:"\\]+\.ya?ml): (?:(\d+):\d+:|yaml: (?:unmarshal errors:(?:\\n|\s)*)?line (\d+))?"#,
+        )
+        .expect("valid regex")
+    });
+    let caps = FILE.captures(error)?;
+    let container_path = caps.get(1)?.as_str();
+    let line = caps.get(2).or_else(|| caps.get(3)).map(|m| m.as_str());
+    let what = error[caps.get(0)?.end()..]
+        .trim_start_matches([':', ' '])
+        .replace("\\n", " ")
+        .replace("\\\"", "\"");
+    let what = what
+        .trim_end_matches('"')
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    // The longest tail of the container path that is a file in a bound folder.
+    let parts: Vec<&str> = container_path.split('/').filter(|p| !p.is_empty()).collect();
+    let shown = (0..parts.len())
+        .flat_map(|k| {
+            let tail = parts[k..].join("/");
+            binds.iter().map(move |b| format!("{b}/{tail}"))
+        })
+        .find(|rel| ws.join(rel).is_file())
+        .unwrap_or_else(|| container_path.to_string());
+    Some(match line {
+        Some(n) => format!("{shown}:{n}: {what}"),
+        None => format!("{shown}: {what}"),
+    })
+}
+
+/// What a server's log says about its failed reload: the first error located in the
+/// workspace (see `locate`), if any, and the quoted error lines.
+async fn reload_said(ctx: &Ctx, svc: &super::Svc) -> (Option<String>, Vec<String>) {
+    let said = reload_errors(&reload_log(ctx, &svc.id).await);
+    let located = said.iter().find_map(|l| locate(&ctx.workspace, &svc.binds, l));
+    (located, said)
+}
+
 /// Hash of the workspace folders bound into a service.
 fn binds_hash(ws: &Path, binds: &[String]) -> u64 {
     binds
@@ -273,10 +349,16 @@ pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
         match ctx.client.post(&url).send().await {
             Ok(r) if r.status().is_success() => {
                 if confirm(ctx, name, &svc.role).await == Some(false) {
+                    let (located, said) = reload_said(ctx, svc).await;
+                    let mut detail = Vec::new();
+                    if !said.is_empty() {
+                        detail.push(format!("{name}'s log says:"));
+                        detail.extend(said.into_iter().map(|l| format!("  {l}")));
+                    }
                     failures.push(failure(
                         name,
-                        format!("{name} reports its last reload failed"),
-                        vec![],
+                        located.unwrap_or_else(|| format!("{name} reports its last reload failed")),
+                        detail,
                     ));
                 } else {
                     let folders = applied.get(&key).map(|a| a.folders.clone()).unwrap_or_default();
@@ -289,8 +371,9 @@ pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
                 let mut detail = vec![format!("{name} answered {status}")];
                 // Prometheus answers only "one or more errors occurred"; its log says which
                 // file and line (a rule file's error is nowhere else).
-                let logs = ctx.docker.logs_tail(&svc.id, 60).await;
-                let said = reload_errors(&logs);
+                // The log is read once the reload is logged to its end: read too early, it
+                // named nothing.
+                let (located, said) = reload_said(ctx, svc).await;
                 if !said.is_empty() {
                     detail.push(format!("{name}'s log says:"));
                     detail.extend(said.into_iter().map(|l| format!("  {l}")));
@@ -301,7 +384,17 @@ pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
                             .to_string(),
                     );
                 }
-                failures.push(failure(name, trim(&body, 400), detail));
+                // Prometheus' own answer stays first when it names the file itself (an error
+                // in prometheus.yml); a rule file's error is named only in its log.
+                let body_names_file = locate(&ctx.workspace, &svc.binds, &body).is_some();
+                let observed = match located {
+                    Some(l) if !body_names_file => {
+                        detail.insert(0, trim(&body, 400));
+                        l
+                    }
+                    _ => trim(&body, 400),
+                };
+                failures.push(failure(name, observed, detail));
             }
             Err(e) => failures.push(failure(
                 name,
@@ -474,6 +567,56 @@ time=5 level=ERROR msg=\"Error reloading config\" err=\"one or more errors occur
         assert_eq!(said.len(), 1, "{said:?}");
         assert!(said[0].starts_with("\"loading groups failed\""), "{said:?}");
         assert!(said[0].contains("rules/demo.yml: unknown unit"), "{said:?}");
+    }
+
+    #[test]
+    fn a_reload_error_is_located_in_the_workspace() {
+        let ws = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(ws.path().join("prometheus/rules")).unwrap();
+        std::fs::write(ws.path().join("prometheus/rules/demo.yml"), "groups:\n").unwrap();
+        let binds = vec!["prometheus".to_string()];
+        let parse = r#""loading groups failed" component="rule manager" err="/etc/prometheus/rules/demo.yml: 5:15: group \"demo\", rule 1, \"job:up:sum\": could not parse expression: 1:17: parse error: unclosed left parenthesis""#;
+        assert_eq!(
+            locate(ws.path(), &binds, parse).unwrap(),
+            "prometheus/rules/demo.yml:5: group \"demo\", rule 1, \"job:up:sum\": could not parse expression: 1:17: parse error: unclosed left parenthesis"
+        );
+        let yaml = r#""loading groups failed" err="/etc/prometheus/rules/demo.yml: yaml: line 3: did not find expected '-' indicator""#;
+        assert_eq!(
+            locate(ws.path(), &binds, yaml).unwrap(),
+            "prometheus/rules/demo.yml:3: did not find expected '-' indicator"
+        );
+        let fields = r#""loading groups failed" err="/etc/prometheus/rules/demo.yml: yaml: unmarshal errors:\n  line 5: field exp not found in type rulefmt.Rule""#;
+        assert_eq!(
+            locate(ws.path(), &binds, fields).unwrap(),
+            "prometheus/rules/demo.yml:5: field exp not found in type rulefmt.Rule"
+        );
+        // A file outside the workspace keeps its container path; no file, no location.
+        let other = r#""x" err="/etc/other/a.yml: yaml: line 2: bad""#;
+        assert_eq!(
+            locate(ws.path(), &binds, other).unwrap(),
+            "/etc/other/a.yml:2: bad"
+        );
+        assert_eq!(
+            locate(
+                ws.path(),
+                &binds,
+                r#""Failed to apply configuration" err="error loading rules""#
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn a_reload_is_finished_once_its_outcome_is_logged() {
+        let started =
+            "time=1 level=INFO msg=\"Loading configuration file\" filename=/etc/prometheus/prometheus.yml\n";
+        assert!(!reload_finished(started));
+        assert!(reload_finished(&format!(
+            "{started}time=2 level=ERROR msg=\"Error reloading config\" err=\"one or more errors occurred\"\n"
+        )));
+        assert!(reload_finished(&format!(
+            "{started}time=2 level=INFO msg=\"Completed loading of configuration file\"\n"
+        )));
     }
 
     #[test]

@@ -63,10 +63,17 @@ pub async fn check(id: Option<LabId>, json: bool, junit: Option<PathBuf>) -> Res
     let run = running(&docker, id).await?;
     let report = grade(&docker, &catalog, &run, Mode::default(), !json).await?;
     record(&report);
+    let moved = super::session::moved_of(&catalog, &run);
     if json {
-        println!("{}", crate::report::json(&report));
+        println!(
+            "{}",
+            super::session::real_urls(&crate::report::json(&report), &moved)
+        );
     } else {
-        print!("{}", crate::report::human(&report));
+        print!(
+            "{}",
+            super::session::real_urls(&crate::report::human(&report), &moved)
+        );
     }
     if let Some(path) = junit {
         let xml = crate::report::junit("promlab check", &[(report.lab.to_string(), &report)]);
@@ -105,7 +112,13 @@ pub async fn watch(id: Option<LabId>) -> Result<u8, Error> {
         print!("\x1b[2J\x1b[H");
         let report = grade(&docker, &catalog, &run, Mode::default(), true).await?;
         record(&report);
-        print!("{}", crate::report::human(&report));
+        print!(
+            "{}",
+            super::session::real_urls(
+                &crate::report::human(&report),
+                &super::session::moved_of(&catalog, &run)
+            )
+        );
         println!(
             "\nwatching {} — save a file to re-check, Ctrl-C to stop",
             run.workspace.display()
@@ -133,11 +146,17 @@ pub async fn hint(id: Option<LabId>) -> Result<u8, Error> {
         }
     };
     let lab = catalog.lab(id)?;
+    let moved = super::session::moved_if_running(&catalog, id).await;
     let mut p = Progress::load();
     let entry = p.lab(id);
     let hints = &lab.manifest.hints;
     let n = entry.hints_shown.min(hints.len() - 1);
-    println!("hint {}/{} for lab {id}: {}", n + 1, hints.len(), hints[n]);
+    println!(
+        "hint {}/{} for lab {id}: {}",
+        n + 1,
+        hints.len(),
+        super::session::real_urls(&hints[n], &moved)
+    );
     entry.hints_shown = (n + 1).min(hints.len());
     if n + 1 == hints.len() {
         println!(
@@ -230,7 +249,13 @@ pub async fn solve(id: Option<LabId>) -> Result<u8, Error> {
         run.lab
     );
     let report = grade(&docker, &catalog, &run, Mode::default(), true).await?;
-    print!("{}", crate::report::human(&report));
+    print!(
+        "{}",
+        super::session::real_urls(
+            &crate::report::human(&report),
+            &super::session::moved_of(&catalog, &run)
+        )
+    );
     Ok(if report.all_passed() {
         exit::OK
     } else {

@@ -86,13 +86,18 @@ pub fn list(sections: &[u16], json: bool) -> Result<u8, Error> {
     Ok(exit::OK)
 }
 
-/// `promlab show ID`.
-pub fn show(id: LabId) -> Result<u8, Error> {
+/// `promlab show ID`. When the lab runs with ports moved off the ones its text names, says
+/// so first and shows the real URLs.
+pub async fn show(id: LabId) -> Result<u8, Error> {
     let catalog = Catalog::discover()?;
     let lab = catalog.lab(id)?;
     let readme = std::fs::read_to_string(lab.dir.join("README.md"))
         .map_err(Error::io("read", lab.dir.join("README.md")))?;
-    println!("{}", readme.trim_end());
+    let moved = super::session::moved_if_running(&catalog, id).await;
+    for line in super::session::describe_moved(&moved) {
+        println!("{line}\n");
+    }
+    println!("{}", super::session::real_urls(readme.trim_end(), &moved));
     let stack =
         crate::stack::Stack::load(&catalog.stack_path(&lab.manifest.stack))?.merged(&lab.manifest.services);
     println!(

@@ -20,7 +20,7 @@ use crate::runtime::cancel::Cancel;
 pub async fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::List { section, json } => list::list(&section, json),
-        Command::Show { id } => list::show(id),
+        Command::Show { id } => list::show(id).await,
         Command::Up {
             id,
             ws,

@@ -114,6 +114,114 @@ pub fn resolve(labs: Vec<Running>, id: Option<LabId>, cwd: &Path) -> Result<Runn
     }
 }
 
+/// A published port that is not where the lab's stack declares it: the declared host port
+/// was taken on this machine when the lab started, so Docker chose another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    /// The service.
+    pub service: String,
+    /// The host port the stack declares (and the lab's text shows).
+    pub declared: u16,
+    /// The host port the service really has.
+    pub actual: u16,
+}
+
+/// The host ports a lab's stack declares: (service, container port, host port).
+pub fn declared_ports(catalog: &Catalog, lab: &Lab) -> Vec<(String, u16, u16)> {
+    let Ok(stack) = crate::stack::Stack::load(&catalog.stack_path(&lab.manifest.stack)) else {
+        return Vec::new();
+    };
+    let stack = stack.merged(&lab.manifest.services);
+    let mut out = Vec::new();
+    for (name, svc) in &stack.services {
+        for p in &svc.ports {
+            if let Ok(spec) = crate::stack::parse_port(p)
+                && spec.host != 0
+            {
+                out.push((name.clone(), spec.container, spec.host));
+            }
+        }
+    }
+    out
+}
+
+/// The declared ports (see `declared_ports`) that the running containers publish elsewhere.
+pub fn moved_ports(declared: &[(String, u16, u16)], owned: &[Owned]) -> Vec<Moved> {
+    let mut out = Vec::new();
+    for (service, container, host) in declared {
+        let actual = owned
+            .iter()
+            .filter(|c| c.service() == service)
+            .find_map(|c| c.host_port(*container));
+        if let Some(actual) = actual
+            && actual != *host
+        {
+            out.push(Moved {
+                service: service.clone(),
+                declared: *host,
+                actual,
+            });
+        }
+    }
+    out
+}
+
+/// The moved ports of a running lab.
+pub fn moved_of(catalog: &Catalog, run: &Running) -> Vec<Moved> {
+    match catalog.lab(run.lab) {
+        Ok(lab) => moved_ports(&declared_ports(catalog, &lab), &run.containers),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The moved ports of a lab if it is running, best effort: nothing when Docker does not
+/// answer within 3 s or the lab is not running (then the lab's text is right as it is).
+pub async fn moved_if_running(catalog: &Catalog, id: LabId) -> Vec<Moved> {
+    let find = async {
+        let docker = Docker::connect().await.ok()?;
+        let project = project_name(id);
+        let owned = docker.owned(&project_labels(&project)).await.ok()?;
+        group(owned).into_iter().next()
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(3), find).await {
+        Ok(Some(run)) => moved_of(catalog, &run),
+        _ => Vec::new(),
+    }
+}
+
+/// One line per moved port, saying where the service really is (for `up` and `show`).
+pub fn describe_moved(moved: &[Moved]) -> Vec<String> {
+    moved
+        .iter()
+        .map(|m| {
+            format!(
+                "note: port {} is taken on this machine, so {} listens on 127.0.0.1:{} instead: where the lab says 127.0.0.1:{} or localhost:{}, use {}",
+                m.declared, m.service, m.actual, m.declared, m.declared, m.actual
+            )
+        })
+        .collect()
+}
+
+/// Rewrites the URLs a learner opens (`http(s)://127.0.0.1:PORT`, `http(s)://localhost:PORT`)
+/// of moved ports to the real ones. Bare `localhost:PORT` stays: inside the lab network it
+/// means the container itself, whose port did not move.
+pub fn real_urls(text: &str, moved: &[Moved]) -> String {
+    static URL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(https?://(?:127\.0\.0\.1|localhost)):(\d+)\b").expect("valid regex")
+    });
+    if moved.is_empty() {
+        return text.to_string();
+    }
+    URL.replace_all(text, |c: &regex::Captures<'_>| {
+        let port: Option<u16> = c[2].parse().ok();
+        match moved.iter().find(|m| Some(m.declared) == port) {
+            Some(m) => format!("{}:{}", &c[1], m.actual),
+            None => c[0].to_string(),
+        }
+    })
+    .into_owned()
+}
+
 /// Template variables of a lab's files for one seed: `params.NAME` and `seed`.
 pub fn param_vars(lab: &Lab, seed: u64) -> BTreeMap<String, String> {
     let mut vars: BTreeMap<String, String> = template::draw_params(lab.id(), seed, &lab.manifest.params)
@@ -222,6 +330,50 @@ mod tests {
             lab("1.1", "/home/u/promlab/labs/1.1"),
             lab("4.2", "/home/u/promlab/labs/4.2"),
         ]
+    }
+
+    fn owned(service: &str, ports: &[(u16, u16)]) -> Owned {
+        Owned {
+            id: "x".into(),
+            name: service.into(),
+            labels: [(crate::runtime::LABEL_SERVICE.to_string(), service.to_string())].into(),
+            state: "running".into(),
+            status: String::new(),
+            ports: ports
+                .iter()
+                .map(|(c, h)| (*c, "127.0.0.1".to_string(), *h))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn moved_ports_are_found_and_their_urls_rewritten() {
+        let declared = vec![
+            ("prometheus".to_string(), 9090, 9090),
+            ("node-exporter".to_string(), 9100, 9100),
+        ];
+        let running = [
+            owned("prometheus", &[(9090, 32768)]),
+            owned("node-exporter", &[(9100, 9100)]),
+        ];
+        let moved = moved_ports(&declared, &running);
+        assert_eq!(
+            moved,
+            [Moved {
+                service: "prometheus".into(),
+                declared: 9090,
+                actual: 32768
+            }]
+        );
+        assert!(describe_moved(&moved)[0].contains("prometheus listens on 127.0.0.1:32768"));
+        let text = "Open http://127.0.0.1:9090/targets or http://localhost:9090, not http://127.0.0.1:90901; \
+                    node is http://127.0.0.1:9100; the job scrapes localhost:9090 (itself).";
+        assert_eq!(
+            real_urls(text, &moved),
+            "Open http://127.0.0.1:32768/targets or http://localhost:32768, not http://127.0.0.1:90901; \
+             node is http://127.0.0.1:9100; the job scrapes localhost:9090 (itself)."
+        );
+        assert_eq!(real_urls(text, &[]), text);
     }
 
     #[test]

@@ -325,6 +325,10 @@ async fn up_locked(
                 run.workspace.display()
             );
             print_services(&run.containers).await;
+            print_moved(&super::session::moved_ports(
+                &super::session::declared_ports(&catalog, &lab),
+                &run.containers,
+            ));
             println!(
                 "\nnext: edit the files in {}, then run `promlab check`",
                 run.workspace.display()
@@ -408,6 +412,10 @@ async fn up_locked(
         started.elapsed().as_secs_f64()
     );
     print_services(&owned).await;
+    print_moved(&super::session::moved_ports(
+        &super::session::declared_ports(&catalog, &lab),
+        &owned,
+    ));
     match prepared {
         Prepared::Fresh => println!("\nworkspace: {} (fresh copy of the starter)", ws.display()),
         Prepared::Kept => println!(
@@ -425,6 +433,13 @@ async fn up_locked(
 fn same_folder(a: &std::path::Path, b: &std::path::Path) -> bool {
     let real = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     real(a) == real(b)
+}
+
+/// Says which services do not listen where the lab's text says (their port was taken).
+fn print_moved(moved: &[super::session::Moved]) {
+    for line in super::session::describe_moved(moved) {
+        println!("{line}");
+    }
 }
 
 /// Prints one line per service with its URL.
