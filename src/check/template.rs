@@ -3,30 +3,62 @@
 
 use std::collections::BTreeMap;
 
-use rand::{Rng, SeedableRng};
+use sha2::{Digest, Sha256};
 
 use crate::lab::LabId;
 use crate::lab::manifest::ParamSpec;
 
-/// Draws a lab's parameters from the learner's seed (stable per seed, lab and name).
+/// Draws a lab's parameters from the learner's seed: a fixed, documented function of
+/// (seed, lab id, param name), so no dependency upgrade changes what a workspace is graded
+/// against (see [`draw_index`]). A `choice` picks one of its values, an `int: [low, high]` an
+/// integer in that closed range, each value equally likely.
 pub fn draw_params(lab: LabId, seed: u64, specs: &BTreeMap<String, ParamSpec>) -> BTreeMap<String, String> {
     specs
         .iter()
         .map(|(name, spec)| {
-            let mut h: u64 = seed ^ 0x9E37_79B9_7F4A_7C15;
-            for b in format!("{lab}/{name}").bytes() {
-                h = h.rotate_left(5) ^ u64::from(b);
-                h = h.wrapping_mul(0x0100_0000_01B3);
-            }
-            let mut rng = rand::rngs::StdRng::seed_from_u64(h);
+            let key = format!("{lab}/{name}");
             let value = match (&spec.choice, spec.int) {
-                (Some(c), _) if !c.is_empty() => c[rng.random_range(0..c.len())].clone(),
-                (_, Some([lo, hi])) => rng.random_range(lo..=hi).to_string(),
+                (Some(c), _) if !c.is_empty() => {
+                    let i = draw_index(seed, &key, c.len() as u128);
+                    c[usize::try_from(i).unwrap_or(0)].clone()
+                }
+                (_, Some([lo, hi])) if lo <= hi => {
+                    let span = (i128::from(hi) - i128::from(lo) + 1) as u128;
+                    (i128::from(lo) + draw_index(seed, &key, span) as i128).to_string()
+                }
                 _ => String::new(),
             };
             (name.clone(), value)
         })
         .collect()
+}
+
+/// A uniform draw in `0..n` (`1 <= n <= 2^64`) fixed by `seed` and `key` (`LAB/NAME`).
+///
+/// The function (version 1), stable across releases: for `counter = 0, 1, 2, …` take
+/// `x` = the first 8 bytes, big-endian, of SHA-256 of
+/// `"promlab-param-v1\0" || seed as 8 bytes big-endian || key || "\0" || counter as 4 bytes
+/// big-endian`; the first `x` below the largest multiple of `n` not above 2^64 gives `x mod n`
+/// (rejection sampling: no modulo bias; one retry is needed with probability below `n / 2^64`).
+pub fn draw_index(seed: u64, key: &str, n: u128) -> u128 {
+    const WORDS: u128 = 1 << 64;
+    let n = n.clamp(1, WORDS);
+    let limit = WORDS - WORDS % n;
+    (0u32..)
+        .map(|counter| {
+            let digest = Sha256::new()
+                .chain_update(b"promlab-param-v1\0")
+                .chain_update(seed.to_be_bytes())
+                .chain_update(key.as_bytes())
+                .chain_update(b"\0")
+                .chain_update(counter.to_be_bytes())
+                .finalize();
+            let mut first = [0u8; 8];
+            first.copy_from_slice(&digest[..8]);
+            u128::from(u64::from_be_bytes(first))
+        })
+        .find(|&x| x < limit)
+        .map_or(0, |x| x % n)
 }
 
 /// Replaces known template expressions; unknown ones stay as written.
@@ -70,8 +102,7 @@ mod tests {
         assert_eq!(render("{{ unclosed", &v), "{{ unclosed");
     }
 
-    #[test]
-    fn params_are_stable_per_seed() {
+    fn team_and_n() -> BTreeMap<String, ParamSpec> {
         let mut specs = BTreeMap::new();
         specs.insert(
             "team".to_string(),
@@ -87,6 +118,54 @@ mod tests {
                 int: Some([10, 20]),
             },
         );
+        specs
+    }
+
+    /// Literal values of the documented function (computed independently, with Python's
+    /// hashlib): a change here changes what existing workspaces are graded against.
+    #[test]
+    fn drawn_params_are_pinned() {
+        let specs = team_and_n();
+        for (seed, team, n) in [
+            (1, "b", "16"),
+            (2, "a", "14"),
+            (42, "d", "10"),
+            (0xDEAD_BEEF, "c", "15"),
+        ] {
+            let p = draw_params(LabId::new(1, 1), seed, &specs);
+            assert_eq!((p["team"].as_str(), p["n"].as_str()), (team, n), "seed {seed}");
+        }
+        assert_eq!(draw_index(1, "4.2/threshold", 1 << 64), 5_246_442_690_942_668_999);
+        assert_eq!(
+            draw_index(42, "4.2/threshold", 1 << 64),
+            4_964_246_713_102_636_763
+        );
+        let mut wide = BTreeMap::new();
+        wide.insert(
+            "wide".to_string(),
+            ParamSpec {
+                choice: None,
+                int: Some([i64::MIN, i64::MAX]),
+            },
+        );
+        assert_eq!(
+            draw_params(LabId::new(1, 1), 7, &wide)["wide"],
+            "6458791177022022714"
+        );
+    }
+
+    #[test]
+    fn every_value_of_a_range_is_drawn_and_none_outside() {
+        let mut seen = [0u32; 3];
+        for seed in 0..3000 {
+            seen[usize::try_from(draw_index(seed, "1.1/x", 3)).unwrap()] += 1;
+        }
+        assert!(seen.iter().all(|&c| (850..1150).contains(&c)), "{seen:?}");
+    }
+
+    #[test]
+    fn params_are_stable_per_seed() {
+        let specs = team_and_n();
         let a = draw_params(LabId::new(1, 1), 1, &specs);
         assert_eq!(a, draw_params(LabId::new(1, 1), 1, &specs));
         let n: i64 = a["n"].parse().unwrap();
