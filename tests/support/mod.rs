@@ -36,16 +36,33 @@ pub fn setup() -> Env {
 /// An extra fixture lab: (id, title, stack, lab.yaml additions, files written into the lab).
 pub type Fixture<'a> = (&'a str, &'a str, &'a str, &'a str, &'a [(&'a str, &'a str)]);
 
-/// Like `setup`, plus extra fixture labs.
+/// Like `setup`, plus extra fixture labs. Needs Docker and the built images: a test calling
+/// it is a live test, gated with
+/// `#[cfg_attr(not(feature = "live"), ignore = "live: …")]` (`make test` enables `live`).
 pub fn setup_with(extra_labs: &[Fixture<'_>]) -> Env {
     let out = Command::new("docker")
         .args(["image", "inspect", "promlab-local/prometheus:debian"])
         .output();
+    let gate = if cfg!(feature = "live") {
+        ""
+    } else {
+        " (a test that needs Docker must be gated: #[cfg_attr(not(feature = \"live\"), ignore = \"live: …\")])"
+    };
     match out {
         Ok(o) if o.status.success() => {}
-        Ok(_) => panic!("image promlab-local/prometheus:debian is missing: run `make images` first"),
-        Err(e) => panic!("cannot run docker ({e}): the live tests need a Docker engine"),
+        Ok(_) => panic!("image promlab-local/prometheus:debian is missing: run `make images` first{gate}"),
+        Err(e) => panic!("cannot run docker ({e}): the live tests need a Docker engine{gate}"),
     }
+    data_root_with(extra_labs)
+}
+
+/// The data root and home of `setup`, without asking Docker: for tests of commands that
+/// never reach the engine (`show`, `list`, `completions`), which run in a plain `cargo test`.
+pub fn data_root() -> Env {
+    data_root_with(&[])
+}
+
+fn data_root_with(extra_labs: &[Fixture<'_>]) -> Env {
     let root = tempfile::tempdir().unwrap();
     let r = root.path();
     std::fs::create_dir_all(r.join("labs")).unwrap();
