@@ -49,10 +49,7 @@ async fn poll(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(
-    not(feature = "live"),
-    ignore = "live: needs Docker and the built images (make test)"
-)]
+#[ignore = "live: needs Docker and the built images (make test)"]
 async fn demo_faults_exemplars_and_sink_through_a_real_stack() {
     let env = setup_with(&[(
         "25.4",

@@ -46,10 +46,7 @@ fn run_with_env(env: &support::Env, vars: &[(&str, &str)], args: &[&str]) -> std
 }
 
 #[test]
-#[cfg_attr(
-    not(feature = "live"),
-    ignore = "live: needs Docker and the built images (make test)"
-)]
+#[ignore = "live: needs Docker and the built images (make test)"]
 fn docker_host_is_honoured() {
     let env = setup();
     let out = run_with_env(&env, &[("DOCKER_HOST", "tcp://127.0.0.1:1")], &["status"]);
@@ -165,10 +162,7 @@ const GOOD_RULES: &str =
     "groups:\n  - name: demo\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n";
 
 #[test]
-#[cfg_attr(
-    not(feature = "live"),
-    ignore = "live: needs Docker and the built images (make test)"
-)]
+#[ignore = "live: needs Docker and the built images (make test)"]
 fn a_broken_rule_file_is_named_with_its_line() {
     let files: &[(&str, &str)] = &[
         ("starter/prometheus/prometheus.yml", RULES_PROMETHEUS_YML),
@@ -204,10 +198,7 @@ fn a_broken_rule_file_is_named_with_its_line() {
 }
 
 #[test]
-#[cfg_attr(
-    not(feature = "live"),
-    ignore = "live: needs Docker and the built images (make test)"
-)]
+#[ignore = "live: needs Docker and the built images (make test)"]
 fn a_moved_port_is_said_and_the_lab_text_shows_the_real_url() {
     // Something else holds 9090 before the lab starts (another lab may hold it already:
     // then the port is taken all the same).

@@ -79,10 +79,7 @@ fn poll(what: &str, deadline: Duration, mut f: impl FnMut() -> bool) {
 /// is left, and the message says what was removed. PROMLAB_INTERRUPT_SEED replays a run;
 /// PROMLAB_INTERRUPT_RUNS changes how many interrupted runs it needs (default 12).
 #[test]
-#[cfg_attr(
-    not(feature = "live"),
-    ignore = "live: needs Docker and the built images (make test)"
-)]
+#[ignore = "live: needs Docker and the built images (make test)"]
 fn random_interrupts_of_up_leave_nothing() {
     let env = setup_with(&[("25.18", "Technical Debt Management", "base", "", &[])]);
     let project = "promlab-25-18";
@@ -180,10 +177,7 @@ fn random_interrupts_of_up_leave_nothing() {
 /// SIGKILL leaves objects; the next `up` removes them first (one network, says so), and
 /// `down` removes what a SIGKILLed `up` left, by label.
 #[test]
-#[cfg_attr(
-    not(feature = "live"),
-    ignore = "live: needs Docker and the built images (make test)"
-)]
+#[ignore = "live: needs Docker and the built images (make test)"]
 fn after_sigkill_up_and_down_clean_up_first() {
     let env = setup_with(&[("25.19", "Monitoring Governance Framework", "base", "", &[])]);
     let project = "promlab-25-19";
@@ -223,10 +217,7 @@ fn after_sigkill_up_and_down_clean_up_first() {
 /// up), one network. Then `up --workspace OTHER` on the running lab names both workspaces
 /// and `--fresh`, exit 2.
 #[test]
-#[cfg_attr(
-    not(feature = "live"),
-    ignore = "live: needs Docker and the built images (make test)"
-)]
+#[ignore = "live: needs Docker and the built images (make test)"]
 fn concurrent_ups_start_one_stack_and_another_workspace_is_refused() {
     let env = setup_with(&[("25.20", "Innovation Lab and R&D Strategy", "base", "", &[])]);
     let project = "promlab-25-20";

@@ -900,10 +900,7 @@ fn node_counts(node_exporter: &str) -> (usize, usize) {
 }
 
 #[test]
-#[cfg_attr(
-    not(feature = "live"),
-    ignore = "live: needs Docker and the built images (make test)"
-)]
+#[ignore = "live: needs Docker and the built images (make test)"]
 fn every_check_kind_passes_when_right_and_fails_on_its_near_miss() {
     let t0 = Instant::now();
     let now = SystemTime::now();
@@ -1063,10 +1060,7 @@ checks:
 "#;
 
 #[test]
-#[cfg_attr(
-    not(feature = "live"),
-    ignore = "live: needs Docker and the built images (make test)"
-)]
+#[ignore = "live: needs Docker and the built images (make test)"]
 fn a_broken_prometheus_yml_blocks_every_check_and_quotes_prometheus() {
     let files: &[(&str, &str)] = &[
         ("lab.yaml", BROKEN_LAB),

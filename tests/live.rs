@@ -9,10 +9,7 @@ use std::process::Command;
 use support::{http_get, leftovers, setup, setup_with, text};
 
 #[test]
-#[cfg_attr(
-    not(feature = "live"),
-    ignore = "live: needs Docker and the built images (make test)"
-)]
+#[ignore = "live: needs Docker and the built images (make test)"]
 fn up_status_check_down_for_two_labs_side_by_side() {
     let env = setup();
     let (a, b) = std::thread::scope(|s| {
@@ -98,10 +95,7 @@ fn up_status_check_down_for_two_labs_side_by_side() {
 }
 
 #[test]
-#[cfg_attr(
-    not(feature = "live"),
-    ignore = "live: needs Docker and the built images (make test)"
-)]
+#[ignore = "live: needs Docker and the built images (make test)"]
 fn failed_up_rolls_back_everything() {
     let env = setup();
     let out = env.run(&["up", "25.3"]);
@@ -116,10 +110,7 @@ fn failed_up_rolls_back_everything() {
 }
 
 #[test]
-#[cfg_attr(
-    not(feature = "live"),
-    ignore = "live: needs Docker and the built images (make test)"
-)]
+#[ignore = "live: needs Docker and the built images (make test)"]
 fn check_without_a_running_lab_says_how_to_start_it() {
     let env = setup();
     let out = env.run(&["check", "25.2"]);
@@ -133,10 +124,7 @@ const RULE_TEST: &str = "rule_files: [../rules/r.yml]\nevaluation_interval: 1m\n
 const EXEC_CHECKS: &str = "checks:\n  - id: tests-pass\n    title: the rule tests pass\n    hint: h\n    exec: {service: prometheus, cmd: [promtool, test, rules, /etc/prometheus/tests/t.yml], exit_code: 0, stdout: {contains: SUCCESS}}\n  - id: tests-catch-max\n    title: the tests fail when sum becomes max\n    hint: h\n    exec:\n      service: prometheus\n      copy: prometheus\n      mutate: [{file: prometheus/rules/r.yml, replace: 'sum by', with: 'max by'}]\n      cmd: [promtool, test, rules, /tmp/promlab-copy/prometheus/tests/t.yml]\n      exit_code: {ne: 0}\n  - id: learner-files-untouched\n    title: the learner's rule file still says sum\n    hint: h\n    file: {path: prometheus/rules/r.yml, text: {contains: 'sum by'}}\n";
 
 #[test]
-#[cfg_attr(
-    not(feature = "live"),
-    ignore = "live: needs Docker and the built images (make test)"
-)]
+#[ignore = "live: needs Docker and the built images (make test)"]
 fn exec_runs_promtool_in_the_lab_container_and_mutates_only_a_copy() {
     let m =
         std::fs::read_to_string(support::repo().join("labs/01-fundamentals/1.1-what-is-prometheus/lab.yaml"))
@@ -205,10 +193,7 @@ const WATCHDOG_AM_YML: &str = "route:\n  receiver: default\n  group_wait: 2s\nre
 /// it again only after `--rules.alert.resend-delay` (1m by default). The alerting stack's
 /// lab-sized delay must bring an alert firing at start to Alertmanager within seconds.
 #[tokio::test]
-#[cfg_attr(
-    not(feature = "live"),
-    ignore = "live: needs Docker and the built images (make test)"
-)]
+#[ignore = "live: needs Docker and the built images (make test)"]
 async fn an_alert_firing_at_start_reaches_alertmanager_within_seconds() {
     let env = support::setup_with(&[(
         "25.4",
@@ -264,10 +249,7 @@ fn started_at(project: &str, service: &str) -> String {
 }
 
 #[test]
-#[cfg_attr(
-    not(feature = "live"),
-    ignore = "live: needs Docker and the built images (make test)"
-)]
+#[ignore = "live: needs Docker and the built images (make test)"]
 fn a_server_without_a_reload_endpoint_is_restarted_when_a_file_it_reads_at_start_changes() {
     // Grafana reads its provisioning files at start and offers no unauthenticated reload:
     // here node-exporter stands in for such a server.

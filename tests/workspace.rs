@@ -27,10 +27,7 @@ fn private_key(dir: &Path) -> PathBuf {
 }
 
 #[test]
-#[cfg_attr(
-    not(feature = "live"),
-    ignore = "live: needs Docker and the built images (make test)"
-)]
+#[ignore = "live: needs Docker and the built images (make test)"]
 fn up_and_reset_refuse_a_link_out_of_the_workspace_and_touch_nothing() {
     let env = setup_with(&[("25.16", "Crisis Management and Recovery", "base", "", &[])]);
     let outside = tempfile::tempdir().unwrap();
@@ -108,10 +105,7 @@ fn up_and_reset_refuse_a_link_out_of_the_workspace_and_touch_nothing() {
 /// (not "does not exist"); a link out of the workspace is never read into the report, and
 /// `reset` refuses it; without it, `reset` restores the starter. Fixture lab 25.17.
 #[test]
-#[cfg_attr(
-    not(feature = "live"),
-    ignore = "live: needs Docker and the built images (make test)"
-)]
+#[ignore = "live: needs Docker and the built images (make test)"]
 fn check_and_reset_never_read_or_follow_a_link_out() {
     let env = setup_with(&[("25.17", "Long-term Monitoring Vision", "base", "", &[])]);
     let run = || {

@@ -37,17 +37,13 @@ pub fn setup() -> Env {
 pub type Fixture<'a> = (&'a str, &'a str, &'a str, &'a str, &'a [(&'a str, &'a str)]);
 
 /// Like `setup`, plus extra fixture labs. Needs Docker and the built images: a test calling
-/// it is a live test, gated with
-/// `#[cfg_attr(not(feature = "live"), ignore = "live: …")]` (`make test` enables `live`).
+/// it is a live test, marked `#[ignore = "live: …"]` (`make test` runs it with
+/// `--include-ignored`).
 pub fn setup_with(extra_labs: &[Fixture<'_>]) -> Env {
     let out = Command::new("docker")
         .args(["image", "inspect", "promlab-local/prometheus:debian"])
         .output();
-    let gate = if cfg!(feature = "live") {
-        ""
-    } else {
-        " (a test that needs Docker must be gated: #[cfg_attr(not(feature = \"live\"), ignore = \"live: …\")])"
-    };
+    let gate = " (a test that needs Docker must be marked #[ignore = \"live: …\"]; make test runs those)";
     match out {
         Ok(o) if o.status.success() => {}
         Ok(_) => panic!("image promlab-local/prometheus:debian is missing: run `make images` first{gate}"),
