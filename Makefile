@@ -5,6 +5,11 @@ PROMLAB_IMAGES ?= compose/images.local.yaml
 export PROMLAB_IMAGES
 
 .PHONY: help build run images fmt lint lint-labs test validate bench ci clean
+.PHONY: install
+
+# Where `make install` puts promlab: PREFIX/bin, else cargo's own choice (CARGO_INSTALL_ROOT,
+# CARGO_HOME, ~/.cargo).
+INSTALL_BIN = $(or $(PREFIX),$(CARGO_INSTALL_ROOT),$(CARGO_HOME),$(HOME)/.cargo)/bin
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -17,8 +22,13 @@ images: ## build every offline image from Debian packages (idempotent), then the
 	$(CARGO) build --release
 	./target/release/promlab images build-local
 
-run: images ## set up and start a lab: make run LAB=1.1
-	./target/release/promlab up $(or $(LAB),1.1)
+run: images install ## set up and start a lab: make run LAB=1.1
+	$(INSTALL_BIN)/promlab up $(or $(LAB),1.1)
+
+install: ## put promlab on PATH (cargo install into ~/.cargo/bin, or PREFIX/bin); it finds its labs here
+	$(CARGO) install --path . --locked $(if $(PREFIX),--root $(PREFIX))
+	@case ":$$PATH:" in *":$(INSTALL_BIN):"*) echo "promlab is installed: $(INSTALL_BIN)/promlab";; \
+	  *) echo "promlab is installed in $(INSTALL_BIN), which is not on your PATH: add it, e.g. export PATH=\"$(INSTALL_BIN):\$$PATH\"";; esac
 
 fmt: ## format the code
 	$(CARGO) fmt --all

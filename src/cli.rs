@@ -10,9 +10,9 @@ use crate::lab::LabId;
 #[derive(Debug, Parser)]
 #[command(name = "promlab", version, propagate_version = true, after_help = crate::exit::HELP_TABLE)]
 pub struct Cli {
-    /// The command.
+    /// The command; without one, promlab says where you are and what to run next.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// Where workspaces live and which seed to use.
@@ -225,6 +225,19 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bare_command_is_accepted_and_help_still_works() {
+        let cli = Cli::try_parse_from(["promlab"]).unwrap();
+        assert!(cli.command.is_none());
+        let cli = Cli::try_parse_from(["promlab", "check"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Check { .. })));
+        let help = Cli::try_parse_from(["promlab", "--help"]).unwrap_err();
+        assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
+        assert!(help.to_string().contains("Exit codes:"), "{help}");
+        let unknown = Cli::try_parse_from(["promlab", "chekc"]).unwrap_err();
+        assert_eq!(unknown.exit_code(), 2);
     }
 
     #[test]

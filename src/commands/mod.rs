@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod doctor;
+pub mod home;
 pub mod lifecycle;
 pub mod lint;
 pub mod list;
@@ -18,7 +19,10 @@ use crate::runtime::cancel::Cancel;
 
 /// Runs one command; returns the exit code for outcomes that are not errors.
 pub async fn run(cli: Cli) -> Result<u8, Error> {
-    match cli.command {
+    let Some(command) = cli.command else {
+        return home::home().await;
+    };
+    match command {
         Command::List { section, json } => list::list(&section, json),
         Command::Show { id } => list::show(id).await,
         Command::Up {

@@ -47,10 +47,17 @@ pub fn find_root() -> Result<PathBuf, LabError> {
         return Ok(built);
     }
     Err(LabError::Unknown {
-        message: format!(
-            "cannot find promlab's labs: run promlab inside a promlab checkout or set {ROOT_ENV}"
-        ),
+        message: not_found(&built),
     })
+}
+
+/// The sentence for labs found nowhere: the checkout an installed promlab was built from
+/// (`built`) was moved or removed.
+fn not_found(built: &Path) -> String {
+    format!(
+        "cannot find promlab's labs: not in the current folder, and {} (the checkout this promlab was built from) has no labs/roadmap.yaml any more; run `make install` again in your promlab checkout, run promlab inside it, or set {ROOT_ENV} to it",
+        built.display()
+    )
 }
 
 impl Catalog {
@@ -219,6 +226,17 @@ fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>, LabError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_moved_checkout_is_named_in_one_sentence() {
+        let m = not_found(Path::new("/home/me/src/promlab"));
+        assert!(
+            m.contains("/home/me/src/promlab (the checkout this promlab was built from)"),
+            "{m}"
+        );
+        assert!(m.contains("make install") && m.contains(ROOT_ENV), "{m}");
+        assert_eq!(m.matches(". ").count(), 0, "one sentence: {m}");
+    }
 
     #[test]
     fn section_folder_names() {
