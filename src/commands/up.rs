@@ -50,16 +50,9 @@ pub struct UpRequest<'a> {
 /// Plans a lab's stack.
 pub fn plan_for(req: &UpRequest<'_>) -> Result<StackPlan, Error> {
     let stack_path = req.catalog.stack_path(&req.lab.manifest.stack);
-    let stack = Stack::load(&stack_path)?;
-    if let Some((_, entry, message)) = plan::undeclared_volume(&stack, &req.lab.manifest.services) {
-        return Err(Error::Lab(crate::lab::LabError::invalid(
-            &req.lab.manifest_path(),
-            &req.lab.text,
-            &entry,
-            format!("lab.yaml `services:`: {message}"),
-        )));
-    }
-    let stack = stack.merged(&req.lab.manifest.services);
+    // A lab's own services were checked against this stack when the lab loaded
+    // (`Catalog::lab`: undeclared volumes and dependencies, with lab.yaml's lines).
+    let stack = Stack::load(&stack_path)?.merged(&req.lab.manifest.services);
     let images = ImageMap::selected(&req.catalog.root)?;
     let input = PlanInput {
         lab: req.lab.id(),
