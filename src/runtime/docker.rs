@@ -675,27 +675,25 @@ impl Docker {
         Ok(out)
     }
 
-    /// Promlab-owned networks with these labels: (id, name).
-    pub async fn owned_networks(
+    /// Promlab-owned networks with these labels, as Docker lists them.
+    async fn networks_labelled(
         &self,
         labels: &[(&str, &str)],
-    ) -> Result<Vec<(String, String)>, RuntimeError> {
+    ) -> Result<Vec<bollard::models::Network>, RuntimeError> {
         let opts = ListNetworksOptions {
             filters: Some(label_filter(labels)),
         };
-        let list = self
-            .inner
+        self.inner
             .list_networks(Some(opts))
             .await
-            .map_err(api("list networks"))?;
-        Ok(list
-            .into_iter()
-            .filter_map(|n| Some((n.id?, n.name.unwrap_or_default())))
-            .collect())
+            .map_err(api("list networks"))
     }
 
-    /// Names of promlab-owned volumes with these labels.
-    pub async fn owned_volumes(&self, labels: &[(&str, &str)]) -> Result<Vec<String>, RuntimeError> {
+    /// Promlab-owned volumes with these labels, as Docker lists them.
+    async fn volumes_labelled(
+        &self,
+        labels: &[(&str, &str)],
+    ) -> Result<Vec<bollard::models::Volume>, RuntimeError> {
         let opts = ListVolumesOptions {
             filters: Some(label_filter(labels)),
         };
@@ -704,9 +702,27 @@ impl Docker {
             .list_volumes(Some(opts))
             .await
             .map_err(api("list volumes"))?;
-        Ok(list
-            .volumes
-            .unwrap_or_default()
+        Ok(list.volumes.unwrap_or_default())
+    }
+
+    /// Promlab-owned networks with these labels: (id, name).
+    pub async fn owned_networks(
+        &self,
+        labels: &[(&str, &str)],
+    ) -> Result<Vec<(String, String)>, RuntimeError> {
+        Ok(self
+            .networks_labelled(labels)
+            .await?
+            .into_iter()
+            .filter_map(|n| Some((n.id?, n.name.unwrap_or_default())))
+            .collect())
+    }
+
+    /// Names of promlab-owned volumes with these labels.
+    pub async fn owned_volumes(&self, labels: &[(&str, &str)]) -> Result<Vec<String>, RuntimeError> {
+        Ok(self
+            .volumes_labelled(labels)
+            .await?
             .into_iter()
             .map(|v| v.name)
             .collect())
@@ -762,24 +778,7 @@ impl Docker {
     pub async fn leftover_projects(
         &self,
     ) -> Result<std::collections::BTreeSet<(String, String)>, RuntimeError> {
-        let (networks, volumes) = tokio::try_join!(
-            async {
-                self.inner
-                    .list_networks(Some(ListNetworksOptions {
-                        filters: Some(label_filter(&[])),
-                    }))
-                    .await
-                    .map_err(api("list networks"))
-            },
-            async {
-                self.inner
-                    .list_volumes(Some(ListVolumesOptions {
-                        filters: Some(label_filter(&[])),
-                    }))
-                    .await
-                    .map_err(api("list volumes"))
-            }
-        )?;
+        let (networks, volumes) = tokio::try_join!(self.networks_labelled(&[]), self.volumes_labelled(&[]))?;
         let pair = |labels: Option<&HashMap<String, String>>| {
             let l = labels?;
             Some((l.get(LABEL_LAB)?.clone(), l.get(LABEL_PROJECT)?.clone()))
@@ -787,13 +786,7 @@ impl Docker {
         Ok(networks
             .iter()
             .filter_map(|n| pair(n.labels.as_ref()))
-            .chain(
-                volumes
-                    .volumes
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|v| pair(Some(&v.labels))),
-            )
+            .chain(volumes.iter().filter_map(|v| pair(Some(&v.labels))))
             .collect())
     }
 
