@@ -117,30 +117,40 @@ fn reload_errors(logs: &str) -> Vec<String> {
     out.split_off(skip)
 }
 
-/// Whether the server logged the end of its latest reload (its last "Loading configuration
-/// file" is followed by a success or failure line): before that, its errors may still be
-/// on their way through Docker's log driver.
-fn reload_finished(logs: &str) -> bool {
-    let lines: Vec<&str> = logs.lines().collect();
-    let Some(from) = lines
-        .iter()
-        .rposition(|l| l.contains("Loading configuration file"))
-    else {
-        return false;
-    };
-    lines[from..].iter().any(|l| {
-        l.contains("Error reloading config")
-            || l.contains("one or more errors occurred")
-            || l.contains("Completed loading of configuration file")
-    })
+/// The line a server logs when it begins to load its configuration.
+const RELOAD_START: &str = "Loading configuration file";
+
+/// The line that began the server's latest load of its configuration (it carries a
+/// timestamp, so it tells one reload from the one before).
+fn last_reload_start(logs: &str) -> Option<&str> {
+    logs.lines().rev().find(|l| l.contains(RELOAD_START))
 }
 
-/// The server's log once its latest reload is logged to the end (3 s at most).
-async fn reload_log(ctx: &Ctx, id: &str) -> String {
+/// Whether the server logged the end of a reload that began after `before` (the start line
+/// that was last before promlab asked for this reload): its last "Loading configuration
+/// file" is a new one, followed by a success or failure line. Before that, the lines at the
+/// end of the log belong to an earlier reload, or this one's errors are still on their way
+/// through Docker's log driver.
+fn reload_finished(logs: &str, before: Option<&str>) -> bool {
+    let lines: Vec<&str> = logs.lines().collect();
+    let Some(from) = lines.iter().rposition(|l| l.contains(RELOAD_START)) else {
+        return false;
+    };
+    Some(lines[from]) != before
+        && lines[from..].iter().any(|l| {
+            l.contains("Error reloading config")
+                || l.contains("one or more errors occurred")
+                || l.contains("Completed loading of configuration file")
+        })
+}
+
+/// The server's log once the reload that began after `before` is logged to its end (3 s at
+/// most).
+async fn reload_log(ctx: &Ctx, id: &str, before: Option<&str>) -> String {
     let deadline = std::time::Instant::now() + Duration::from_secs(3);
     loop {
         let logs = ctx.docker.logs_tail(id, 200).await;
-        if reload_finished(&logs) || std::time::Instant::now() >= deadline {
+        if reload_finished(&logs, before) || std::time::Instant::now() >= deadline {
             return logs;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -185,10 +195,11 @@ pub fn locate(ws: &Path, binds: &[String], error: &str) -> Option<String> {
     })
 }
 
-/// What a server's log says about its failed reload: the first error located in the
-/// workspace (see `locate`), if any, and the quoted error lines.
-async fn reload_said(ctx: &Ctx, svc: &super::Svc) -> (Option<String>, Vec<String>) {
-    let said = reload_errors(&reload_log(ctx, &svc.id).await);
+/// What a server's log says about its failed reload (the one that began after `before`):
+/// the first error located in the workspace (see `locate`), if any, and the quoted error
+/// lines.
+async fn reload_said(ctx: &Ctx, svc: &super::Svc, before: Option<&str>) -> (Option<String>, Vec<String>) {
+    let said = reload_errors(&reload_log(ctx, &svc.id, before).await);
     let located = said.iter().find_map(|l| locate(&ctx.workspace, &svc.binds, l));
     (located, said)
 }
@@ -346,10 +357,12 @@ pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
         }
         let Ok(base) = ctx.url(name) else { continue };
         let url = format!("{base}{reload_path}");
+        // Which reload the log ends with now: a failure's errors are read from the next one.
+        let before = last_reload_start(&ctx.docker.logs_tail(&svc.id, 200).await).map(str::to_owned);
         match ctx.client.post(&url).send().await {
             Ok(r) if r.status().is_success() => {
                 if confirm(ctx, name, &svc.role).await == Some(false) {
-                    let (located, said) = reload_said(ctx, svc).await;
+                    let (located, said) = reload_said(ctx, svc, before.as_deref()).await;
                     let mut detail = Vec::new();
                     if !said.is_empty() {
                         detail.push(format!("{name}'s log says:"));
@@ -373,7 +386,7 @@ pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
                 // file and line (a rule file's error is nowhere else).
                 // The log is read once the reload is logged to its end: read too early, it
                 // named nothing.
-                let (located, said) = reload_said(ctx, svc).await;
+                let (located, said) = reload_said(ctx, svc, before.as_deref()).await;
                 if !said.is_empty() {
                     detail.push(format!("{name}'s log says:"));
                     detail.extend(said.into_iter().map(|l| format!("  {l}")));
@@ -610,13 +623,25 @@ time=5 level=ERROR msg=\"Error reloading config\" err=\"one or more errors occur
     fn a_reload_is_finished_once_its_outcome_is_logged() {
         let started =
             "time=1 level=INFO msg=\"Loading configuration file\" filename=/etc/prometheus/prometheus.yml\n";
-        assert!(!reload_finished(started));
-        assert!(reload_finished(&format!(
+        assert!(!reload_finished(started, None));
+        let failed = format!(
             "{started}time=2 level=ERROR msg=\"Error reloading config\" err=\"one or more errors occurred\"\n"
-        )));
-        assert!(reload_finished(&format!(
-            "{started}time=2 level=INFO msg=\"Completed loading of configuration file\"\n"
-        )));
+        );
+        assert!(reload_finished(&failed, None));
+        assert!(reload_finished(
+            &format!("{started}time=2 level=INFO msg=\"Completed loading of configuration file\"\n"),
+            None
+        ));
+        // The log still ends with the reload before the one promlab asked for: not yet.
+        let before = last_reload_start(&failed);
+        assert_eq!(before, Some(started.trim_end()));
+        assert!(!reload_finished(&failed, before));
+        assert!(reload_finished(
+            &format!(
+                "{failed}time=3 level=INFO msg=\"Loading configuration file\" filename=/etc/prometheus/prometheus.yml\ntime=3 level=ERROR msg=\"Error reloading config\"\n"
+            ),
+            before
+        ));
     }
 
     #[test]
