@@ -3,9 +3,13 @@
 
 use serde_json::Value;
 
-use super::compare::{Cmp, show};
-use super::spec::{AlertCheck, CountedFrom, NotificationCheck, SilenceCheck};
-use super::{Ctx, Eval};
+use crate::lab::compare::{Cmp, show};
+use crate::lab::spec::{AlertCheck, CountedFrom, NotificationCheck, SilenceCheck};
+use futures::future::BoxFuture;
+
+use super::context::Ctx;
+use super::kinds::Judge;
+use super::outcome::Eval;
 
 fn labels_line(v: Option<&Value>) -> String {
     let Some(m) = v.and_then(Value::as_object) else {
@@ -598,6 +602,24 @@ pub fn judge_notifications(
         }
     }
     Eval::pass(what, format!("{} notification(s)", selected.len()))
+}
+
+impl Judge for AlertCheck {
+    fn judge<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Eval> {
+        Box::pin(alert(ctx, self))
+    }
+}
+
+impl Judge for SilenceCheck {
+    fn judge<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Eval> {
+        Box::pin(silence(ctx, self))
+    }
+}
+
+impl Judge for NotificationCheck {
+    fn judge<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Eval> {
+        Box::pin(notification(ctx, self))
+    }
 }
 
 #[cfg(test)]

@@ -7,9 +7,13 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::compare::Cmp;
-use super::spec::DashboardCheck;
-use super::{Ctx, Eval, trim};
+use crate::lab::compare::Cmp;
+use crate::lab::spec::DashboardCheck;
+use futures::future::BoxFuture;
+
+use super::context::Ctx;
+use super::kinds::Judge;
+use super::outcome::{Eval, trim};
 
 /// A panel, flattened out of rows.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,7 +160,7 @@ pub fn fixed_range(expr: &str) -> Option<String> {
 /// Grafana's `meta` (empty for a file).
 async fn load(ctx: &Ctx, c: &DashboardCheck) -> Result<(Value, Value, String), (String, bool)> {
     if let Some(file) = &c.file {
-        let text = super::workspace::read_learner(&ctx.workspace, file).map_err(|e| (e.to_string(), true))?;
+        let text = super::learner::read_learner(&ctx.workspace, file).map_err(|e| (e.to_string(), true))?;
         let v: Value = serde_json::from_str(&text).map_err(|e| {
             (
                 format!("{file}:{}:{}: not valid JSON: {e}", e.line(), e.column()),
@@ -291,13 +295,13 @@ pub async fn dashboard(ctx: &Ctx, c: &DashboardCheck) -> Eval {
             }
             let q = substitute(expr, &vars);
             if let Some(rules) = &t.ast {
-                let e = super::prometheus::ast_check(&q, rules);
+                let e = super::prometheus::ast::ast_check(&q, rules);
                 if !e.pass {
                     return settle(Eval::fail(format!("{at}: {}", e.expected), e.observed));
                 }
             }
             if t.returns_data {
-                match super::prometheus::query(ctx, &c.server, &q, None).await {
+                match super::prometheus::client::query(ctx, &c.server, &q, None).await {
                     Ok(r) if !r.series.is_empty() => ran += 1,
                     Ok(_) => {
                         return Eval::fail(
@@ -322,6 +326,12 @@ pub async fn dashboard(ctx: &Ctx, c: &DashboardCheck) -> Eval {
         format!("{name} as specified"),
         format!("{} panels{queried}", ps.len()),
     )
+}
+
+impl Judge for DashboardCheck {
+    fn judge<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Eval> {
+        Box::pin(dashboard(ctx, self))
+    }
 }
 
 #[cfg(test)]
@@ -383,7 +393,11 @@ mod tests {
     #[tokio::test]
     async fn uid_mode_reads_grafana_meta() {
         let url = recorded_grafana().await;
-        let (ctx, _ws) = crate::check::testing::ctx("", crate::check::Mode::default(), &[("grafana", &url)]);
+        let (ctx, _ws) = crate::check::context::testing::ctx(
+            "",
+            crate::check::context::Mode::default(),
+            &[("grafana", &url)],
+        );
         let check = |expect: &str| -> DashboardCheck {
             serde_yaml::from_str(&format!("{{uid: demo-red, expect: {expect}}}")).unwrap()
         };

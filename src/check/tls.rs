@@ -19,8 +19,12 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::spec::{ClientCert, Handshake, TlsCheck, TlsVersion};
-use super::{Ctx, Eval};
+use crate::lab::spec::{ClientCert, Handshake, TlsCheck, TlsVersion};
+use futures::future::BoxFuture;
+
+use super::context::Ctx;
+use super::kinds::Judge;
+use super::outcome::Eval;
 
 /// How long one connection attempt may take.
 const STEP: Duration = Duration::from_secs(4);
@@ -447,6 +451,12 @@ pub async fn tls(ctx: &Ctx, c: &TlsCheck) -> Eval {
         "no TLS session".to_string()
     };
     Eval::pass(expected, observed(main.error.as_deref().unwrap_or("")))
+}
+
+impl Judge for TlsCheck {
+    fn judge<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Eval> {
+        Box::pin(tls(ctx, self))
+    }
 }
 
 #[cfg(test)]

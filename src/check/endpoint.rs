@@ -5,10 +5,14 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::compare::{Cmp, fmt_num, show};
-use super::prometheus::judge_paths;
-use super::spec::{ExpositionCheck, HttpCheck};
-use super::{Ctx, Eval, trim};
+use super::paths::judge_paths;
+use crate::lab::compare::{Cmp, fmt_num, show};
+use crate::lab::spec::{ExpositionCheck, HttpCheck};
+use futures::future::BoxFuture;
+
+use super::context::Ctx;
+use super::kinds::Judge;
+use super::outcome::{Eval, trim};
 
 /// `http:`
 pub async fn http(ctx: &Ctx, c: &HttpCheck) -> Eval {
@@ -34,7 +38,7 @@ pub async fn http(ctx: &Ctx, c: &HttpCheck) -> Eval {
     let status = resp.status().as_u16();
     let body = resp.text().await.unwrap_or_default();
     let status_cmp = c.status.clone().unwrap_or_else(|| {
-        Cmp(super::compare::Ops {
+        Cmp(crate::lab::compare::Ops {
             between: Some([200.0, 299.0]),
             ..Default::default()
         })
@@ -111,7 +115,7 @@ fn reads_rule_structure_only(ctx: &Ctx, c: &HttpCheck, doc: &Value) -> bool {
         && c.json.iter().all(|pe| {
             jmespath::compile(&pe.path)
                 .is_ok_and(|e| reads_only(e.as_ast(), RULE_STRUCTURE_FIELDS, RULE_STRUCTURE_MAPS))
-                && super::prometheus::jmes(doc, &pe.path)
+                && super::paths::jmes(doc, &pe.path)
                     .is_ok_and(|v| v.as_ref().is_none_or(|v| !holds_object(v)))
         })
 }
@@ -317,6 +321,18 @@ fn show_labels(l: &BTreeMap<String, String>) -> String {
         .map(|(k, v)| format!("{k}={}", show(&Value::String(v.clone()))))
         .collect();
     format!("{{{}}}", inner.join(", "))
+}
+
+impl Judge for ExpositionCheck {
+    fn judge<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Eval> {
+        Box::pin(exposition(ctx, self))
+    }
+}
+
+impl Judge for HttpCheck {
+    fn judge<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Eval> {
+        Box::pin(http(ctx, self))
+    }
 }
 
 #[cfg(test)]

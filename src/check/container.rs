@@ -3,9 +3,13 @@
 
 use serde_json::Value;
 
-use super::compare::{Cmp, show};
-use super::spec::{ContainerCheck, ExecCheck, Mutation};
-use super::{Ctx, Eval, trim};
+use crate::lab::compare::{Cmp, show};
+use crate::lab::spec::{ContainerCheck, ExecCheck, Mutation};
+use futures::future::BoxFuture;
+
+use super::context::Ctx;
+use super::kinds::Judge;
+use super::outcome::{Eval, trim};
 
 /// Where `exec` copies a workspace folder inside the container.
 pub const COPY_ROOT: &str = "/tmp/promlab-copy";
@@ -254,6 +258,18 @@ pub fn judge_container(doc: &Value, c: &ContainerCheck) -> Eval {
         seen.push(format!("{what}={}", show(&got)));
     }
     Eval::pass(format!("container {}", c.service), seen.join(", "))
+}
+
+impl Judge for ExecCheck {
+    fn judge<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Eval> {
+        Box::pin(exec(ctx, self))
+    }
+}
+
+impl Judge for ContainerCheck {
+    fn judge<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Eval> {
+        Box::pin(container(ctx, self))
+    }
 }
 
 #[cfg(test)]
