@@ -125,7 +125,7 @@ pub fn now_unix() -> f64 {
 
 impl Ctx {
     /// The names of the lab's services that play `role` (`prometheus`, `alertmanager`, …).
-    pub fn services_with_role<'a>(&'a self, role: &'a str) -> impl Iterator<Item = &'a String> + 'a {
+    pub(crate) fn services_with_role<'a>(&'a self, role: &'a str) -> impl Iterator<Item = &'a String> + 'a {
         self.services
             .iter()
             .filter(move |(_, s)| s.role == role)
@@ -133,7 +133,7 @@ impl Ctx {
     }
 
     /// Template variables of what scenarios recorded: `mark.NAME`, `since.NAME`, `state.NAME`.
-    pub fn state_vars(&self) -> BTreeMap<String, String> {
+    pub(crate) fn state_vars(&self) -> BTreeMap<String, String> {
         let mut vars = BTreeMap::new();
         let now = now_unix();
         if let Ok(m) = self.marks.lock() {
@@ -197,14 +197,14 @@ impl Ctx {
     }
 
     /// Finds out which services that may serve TLS do so now (after `up` or a restart).
-    pub async fn detect_schemes(&self) {
+    pub(crate) async fn detect_schemes(&self) {
         for svc in self.services.values() {
             self.detect_scheme(svc).await;
         }
     }
 
     /// Finds out whether a service that may serve TLS does so now.
-    pub async fn detect_scheme(&self, svc: &Svc) {
+    pub(crate) async fn detect_scheme(&self, svc: &Svc) {
         if !svc.tls {
             return;
         }
@@ -218,7 +218,7 @@ impl Ctx {
 
     /// Re-reads a service's published ports after its container was (re)started (Docker
     /// draws new ephemeral host ports) and probes its scheme again.
-    pub async fn refresh(&self, service: &str) {
+    pub(crate) async fn refresh(&self, service: &str) {
         let Some(svc) = self.services.get(service) else {
             return;
         };
@@ -258,12 +258,12 @@ impl Ctx {
     }
 
     /// GET a JSON document from a service, whatever the status (error bodies are JSON too).
-    pub async fn get_json_any(&self, service: &str, path_and_query: &str) -> Result<Value, String> {
+    pub(crate) async fn get_json_any(&self, service: &str, path_and_query: &str) -> Result<Value, String> {
         self.fetch_json(service, path_and_query).await.map(|(_, v, _)| v)
     }
 
     /// GET a JSON document from a service; a non-2xx status is an error quoting the server.
-    pub async fn get_json(&self, service: &str, path_and_query: &str) -> Result<Value, String> {
+    pub(crate) async fn get_json(&self, service: &str, path_and_query: &str) -> Result<Value, String> {
         let (status, v, body) = self.fetch_json(service, path_and_query).await?;
         if !status.is_success() {
             let msg = v

@@ -15,7 +15,7 @@ use super::kinds::Judge;
 use super::outcome::{Eval, trim};
 
 /// `http:`
-pub async fn http(ctx: &Ctx, c: &HttpCheck) -> Eval {
+pub(crate) async fn http(ctx: &Ctx, c: &HttpCheck) -> Eval {
     let base = match ctx.url(&c.service) {
         Ok(u) => u,
         Err(e) => return Eval::fail(format!("{} {}", c.method, c.path), e).settled(),
@@ -127,7 +127,7 @@ const RULE_STRUCTURE_MAPS: &[&str] = &["labels", "annotations"];
 /// Whether a JMESPath expression reads no field outside `fields` (keys of the `maps` among
 /// them excepted), and nothing that reads every field of an object (`*` on objects, `keys`,
 /// `values`, `to_string`, `merge`).
-pub fn reads_only(ast: &jmespath::ast::Ast, fields: &[&str], maps: &[&str]) -> bool {
+pub(crate) fn reads_only(ast: &jmespath::ast::Ast, fields: &[&str], maps: &[&str]) -> bool {
     use jmespath::ast::Ast;
     /// The field a chain of sub-expressions ends with (`a.b.labels` → `labels`).
     fn last_field(ast: &Ast) -> Option<&str> {
@@ -175,7 +175,7 @@ fn holds_object(v: &Value) -> bool {
 
 /// One parsed sample: name, labels, value.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ParsedSample {
+pub(crate) struct ParsedSample {
     /// Metric name as exposed (`_bucket` for histogram buckets).
     pub name: String,
     /// Labels.
@@ -185,7 +185,7 @@ pub struct ParsedSample {
 }
 
 /// Parses a text exposition into flat samples and the set of family names.
-pub fn parse_exposition(text: &str) -> Result<(Vec<ParsedSample>, Vec<String>), String> {
+pub(crate) fn parse_exposition(text: &str) -> Result<(Vec<ParsedSample>, Vec<String>), String> {
     let lines = text.lines().map(|l| Ok(l.to_string()));
     let scrape =
         prometheus_parse::Scrape::parse(lines).map_err(|e| format!("cannot parse the metrics text: {e}"))?;
@@ -235,7 +235,7 @@ pub fn parse_exposition(text: &str) -> Result<(Vec<ParsedSample>, Vec<String>), 
 }
 
 /// `exposition:`
-pub async fn exposition(ctx: &Ctx, c: &ExpositionCheck) -> Eval {
+pub(crate) async fn exposition(ctx: &Ctx, c: &ExpositionCheck) -> Eval {
     let base = match ctx.url(&c.service) {
         Ok(u) => u,
         Err(e) => return Eval::fail(format!("metrics of {}", c.service), e).settled(),
@@ -266,7 +266,7 @@ pub async fn exposition(ctx: &Ctx, c: &ExpositionCheck) -> Eval {
 }
 
 /// Judges parsed samples against an `exposition` check.
-pub fn judge_exposition(
+pub(crate) fn judge_exposition(
     samples: &[ParsedSample],
     families: &[String],
     c: &ExpositionCheck,

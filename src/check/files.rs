@@ -15,7 +15,7 @@ use super::kinds::Judge;
 use super::outcome::Eval;
 
 /// `file:` (the learner's files do not change while a check runs: verdicts are settled).
-pub async fn file(ctx: &Ctx, c: &FileCheck) -> Eval {
+pub(crate) async fn file(ctx: &Ctx, c: &FileCheck) -> Eval {
     let mut e = file_once(ctx, c);
     e.settled = true;
     e
@@ -151,7 +151,7 @@ pub async fn truth(ctx: &Ctx, t: &Truth) -> Result<Value, String> {
 }
 
 /// Reads a dotted key (`versions.node`) from a YAML answers file.
-pub fn read_answer(text: &str, key: &str) -> Result<Option<Value>, String> {
+pub(crate) fn read_answer(text: &str, key: &str) -> Result<Option<Value>, String> {
     let doc: Value = serde_yaml::from_str(text).map_err(|e| {
         let line = e
             .location()
@@ -169,7 +169,7 @@ pub fn read_answer(text: &str, key: &str) -> Result<Option<Value>, String> {
 }
 
 /// Compares a learner's answer with the truth without revealing the truth.
-pub fn judge_answer(key: &str, given: &Value, truth: &Value, tol: Option<&Approx>) -> Eval {
+pub(crate) fn judge_answer(key: &str, given: &Value, truth: &Value, tol: Option<&Approx>) -> Eval {
     if let Value::Array(want) = truth {
         let given_list: Vec<Value> = match given {
             Value::Array(a) => a.clone(),
@@ -284,7 +284,7 @@ fn as_typed(v: &Value) -> Value {
 }
 
 /// `answer:`
-pub async fn answer(ctx: &Ctx, c: &AnswerCheck) -> Eval {
+pub(crate) async fn answer(ctx: &Ctx, c: &AnswerCheck) -> Eval {
     let text = match read_learner(&ctx.workspace, &c.file) {
         Ok(t) => t,
         Err(e) => return Eval::fail(format!("{} with key {}", c.file, c.key), e.to_string()).settled(),

@@ -17,7 +17,7 @@ use super::outcome::{Eval, trim};
 
 /// A panel, flattened out of rows.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Panel {
+pub(crate) struct Panel {
     /// Its title.
     pub title: String,
     /// Its type (`timeseries`, `stat`, …).
@@ -33,7 +33,7 @@ pub struct Panel {
 }
 
 /// Every panel of a dashboard model, rows' nested panels included (rows themselves not).
-pub fn panels(dash: &Value) -> Vec<Panel> {
+pub(crate) fn panels(dash: &Value) -> Vec<Panel> {
     let mut out = Vec::new();
     fn walk(list: &Value, out: &mut Vec<Panel>) {
         for p in list.as_array().into_iter().flatten() {
@@ -111,7 +111,7 @@ pub fn variables(dash: &Value) -> BTreeMap<String, String> {
 
 /// A panel query as Prometheus would receive it from Grafana: the built-in interval
 /// variables (for a 5s scrape interval) and the dashboard's own variables substituted.
-pub fn substitute(expr: &str, vars: &BTreeMap<String, String>) -> String {
+pub(crate) fn substitute(expr: &str, vars: &BTreeMap<String, String>) -> String {
     let mut s = expr.to_string();
     let builtins = [
         ("$__rate_interval", "1m"),
@@ -142,7 +142,7 @@ pub fn substitute(expr: &str, vars: &BTreeMap<String, String>) -> String {
 
 /// The first range in a query that is not Grafana's `$__rate_interval` (a fixed `[5m]`
 /// shows gaps or over-smooths as the dashboard's time range changes).
-pub fn fixed_range(expr: &str) -> Option<String> {
+pub(crate) fn fixed_range(expr: &str) -> Option<String> {
     let mut rest = expr;
     while let Some(open) = rest.find('[') {
         let after = &rest[open + 1..];
@@ -195,7 +195,7 @@ fn cmp_fail(what: String, cmp: &Cmp, got: &Value) -> Option<Eval> {
 }
 
 /// `dashboard:`
-pub async fn dashboard(ctx: &Ctx, c: &DashboardCheck) -> Eval {
+pub(crate) async fn dashboard(ctx: &Ctx, c: &DashboardCheck) -> Eval {
     let (dash, meta, name) = match load(ctx, c).await {
         Ok(x) => x,
         Err((e, settled)) => {

@@ -9,7 +9,7 @@ use super::outcome::Eval;
 use crate::lab::spec::*;
 
 /// Judging one kind of check once, against the live stack.
-pub trait Judge {
+pub(crate) trait Judge {
     /// Evaluates the check once.
     fn judge<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Eval>;
 }
@@ -17,7 +17,7 @@ pub trait Judge {
 macro_rules! dispatch {
     ($( $(#[$doc:meta])* $key:ident => $variant:ident($ty:ty), )*) => {
         /// Evaluates one check once.
-        pub fn eval_once<'a>(ctx: &'a Ctx, spec: &'a CheckSpec) -> BoxFuture<'a, Eval> {
+        pub(crate) fn eval_once<'a>(ctx: &'a Ctx, spec: &'a CheckSpec) -> BoxFuture<'a, Eval> {
             Box::pin(async move {
                 match spec.kind() {
                     Err(e) => Eval::fail("a valid check", e),

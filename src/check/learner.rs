@@ -10,7 +10,7 @@ pub fn read_text(path: &std::path::Path) -> Option<String> {
 
 /// Why a learner's file cannot be graded. Its `Display` is the sentence for the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unreadable {
+pub(crate) enum Unreadable {
     /// No such file (or a link to nothing).
     Missing(String),
     /// A link whose target lies outside the workspace: never read.
@@ -55,7 +55,7 @@ impl std::fmt::Display for Unreadable {
 /// Reads a learner's text file `rel` of the workspace for grading: only when its real path
 /// (links resolved) stays in the workspace, and only as UTF-8; Windows line endings are made
 /// `\n`, so that a `^…$` line match or a comparison does not depend on them.
-pub fn read_learner(workspace: &std::path::Path, rel: &str) -> Result<String, Unreadable> {
+pub(crate) fn read_learner(workspace: &std::path::Path, rel: &str) -> Result<String, Unreadable> {
     let path = workspace.join(rel);
     let io = |e: std::io::Error| Unreadable::Io(rel.to_string(), e.to_string());
     if std::fs::symlink_metadata(&path).is_err() {

@@ -22,6 +22,7 @@ pub mod hints;
 pub mod kinds;
 pub mod learner;
 pub mod markdown;
+pub mod notifications;
 pub mod outcome;
 pub mod paths;
 pub mod prometheus;
@@ -32,5 +33,5 @@ pub mod solution;
 pub mod tls;
 
 pub use context::{Ctx, Mode, Net, Svc, now_unix};
-pub use outcome::{Eval, Outcome, Report, Status, trim};
-pub use scheduler::{eval_timed, run_all, to_outcome};
+pub use outcome::{Outcome, Report, Status, trim};
+pub use scheduler::run_all;

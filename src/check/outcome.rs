@@ -7,7 +7,7 @@ use crate::lab::LabId;
 
 /// The result of evaluating a check once.
 #[derive(Debug, Clone, Default)]
-pub struct Eval {
+pub(crate) struct Eval {
     /// Whether it holds.
     pub pass: bool,
     /// What was expected.
@@ -82,7 +82,7 @@ impl Eval {
 
     /// Adds a detail line.
     #[must_use]
-    pub fn with_detail(mut self, line: impl Into<String>) -> Self {
+    pub(crate) fn with_detail(mut self, line: impl Into<String>) -> Self {
         self.detail.push(line.into());
         self
     }

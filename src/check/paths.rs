@@ -8,7 +8,7 @@ use crate::lab::compare::show;
 use crate::lab::spec::PathExpect;
 
 /// Evaluates JMESPath expectations against a JSON document.
-pub fn judge_paths(doc: &Value, expects: &[PathExpect], what: &str) -> Eval {
+pub(crate) fn judge_paths(doc: &Value, expects: &[PathExpect], what: &str) -> Eval {
     let mut seen = Vec::new();
     for pe in expects {
         let got = match jmes(doc, &pe.path) {
@@ -29,7 +29,7 @@ pub fn judge_paths(doc: &Value, expects: &[PathExpect], what: &str) -> Eval {
 }
 
 /// Evaluates a JMESPath expression; `None` when it yields null.
-pub fn jmes(doc: &Value, path: &str) -> Result<Option<Value>, String> {
+pub(crate) fn jmes(doc: &Value, path: &str) -> Result<Option<Value>, String> {
     let expr = jmespath::compile(path).map_err(|e| format!("bad JMESPath `{path}`: {e}"))?;
     let data = jmespath::Variable::from_json(&doc.to_string()).map_err(|e| e.to_string())?;
     let out = expr.search(data).map_err(|e| format!("JMESPath `{path}`: {e}"))?;

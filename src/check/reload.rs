@@ -16,7 +16,7 @@ use super::outcome::{Eval, Outcome, Status, trim};
 use crate::poll;
 
 /// Hash of every workspace file (names and contents), `.promlab` excluded.
-pub fn workspace_hash(dir: &Path) -> u64 {
+pub(crate) fn workspace_hash(dir: &Path) -> u64 {
     let mut files = Vec::new();
     collect(dir, dir, &mut files);
     files.sort();

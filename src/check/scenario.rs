@@ -14,7 +14,7 @@ use super::outcome::Eval;
 use super::scheduler::eval_timed;
 
 /// `scenario:`
-pub async fn run(ctx: &Ctx, c: &ScenarioCheck) -> Eval {
+pub(crate) async fn run(ctx: &Ctx, c: &ScenarioCheck) -> Eval {
     let mut log: Vec<String> = Vec::new();
     let t0 = now_unix();
     let mut result = Eval::pass("every step of the scenario", "");

@@ -17,7 +17,7 @@ use crate::lab::spec::CheckSpec;
 
 /// Evaluates a check with its timing: `within` polls until it holds (counted from
 /// `settled_since`, the last change that could affect it), `hold` requires it to keep holding.
-pub async fn eval_timed(
+pub(crate) async fn eval_timed(
     ctx: &Ctx,
     spec: &CheckSpec,
     settled_since: f64,
@@ -255,7 +255,7 @@ fn blocked(c: &CheckSpec, why: String) -> Outcome {
 }
 
 /// Turns an evaluation into a reported outcome (an interrupted one is skipped, not failed).
-pub fn to_outcome(c: &CheckSpec, e: Eval, took: Duration) -> Outcome {
+pub(crate) fn to_outcome(c: &CheckSpec, e: Eval, took: Duration) -> Outcome {
     if e.interrupted {
         return Outcome {
             seconds: took.as_secs_f64(),

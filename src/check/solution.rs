@@ -46,7 +46,7 @@ pub async fn write_answers(ctx: &Ctx, answers: &BTreeMap<String, Truth>) -> Resu
 }
 
 /// Inserts `a.b.c: value` as nested maps (answers are read back by dotted keys).
-pub fn insert_dotted(doc: &mut serde_yaml::Mapping, key: &str, value: serde_yaml::Value) {
+pub(crate) fn insert_dotted(doc: &mut serde_yaml::Mapping, key: &str, value: serde_yaml::Value) {
     match key.split_once('.') {
         None => {
             doc.insert(serde_yaml::Value::String(key.to_string()), value);

@@ -304,7 +304,7 @@ fn verify(
 }
 
 /// `tls:`
-pub async fn tls(ctx: &Ctx, c: &TlsCheck) -> Eval {
+pub(crate) async fn tls(ctx: &Ctx, c: &TlsCheck) -> Eval {
     let name = c.server_name.clone().unwrap_or_else(|| c.service.clone());
     let what = format!("TLS on {}", c.service);
     let host_port = match ctx.host_port(&c.service, c.port) {

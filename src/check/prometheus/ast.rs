@@ -9,7 +9,7 @@ use serde_json::Value;
 
 /// What a parsed PromQL expression contains.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct AstFacts {
+pub(crate) struct AstFacts {
     /// Function names, in order of appearance.
     pub functions: Vec<String>,
     /// Aggregation operators.
@@ -38,7 +38,7 @@ pub struct AstFacts {
 }
 
 /// Walks an expression and collects its facts.
-pub fn ast_facts(expr: &Expr) -> AstFacts {
+pub(crate) fn ast_facts(expr: &Expr) -> AstFacts {
     let mut f = AstFacts::default();
     walk(expr, None, &mut f);
     f
@@ -150,7 +150,7 @@ fn selector_name(v: &promql_parser::parser::VectorSelector) -> Option<String> {
 }
 
 /// Checks structural rules on a query's text.
-pub fn ast_check(expr: &str, rules: &AstRules) -> Eval {
+pub(crate) fn ast_check(expr: &str, rules: &AstRules) -> Eval {
     let parsed = match parser::parse(expr) {
         Ok(p) => p,
         Err(e) => return Eval::fail("a query that parses", format!("parse error: {}", trim(&e, 200))),

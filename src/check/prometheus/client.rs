@@ -17,7 +17,7 @@ pub struct Series {
 
 /// An instant query result, flattened: scalars become one series without labels.
 #[derive(Debug, Clone, PartialEq)]
-pub struct QueryResult {
+pub(crate) struct QueryResult {
     /// `vector`, `scalar`, `matrix` or `string`.
     pub result_type: String,
     /// The series.
@@ -41,7 +41,7 @@ fn metric_labels(series: &Value) -> BTreeMap<String, String> {
 }
 
 /// Parses the `data` of a `/api/v1/query` response.
-pub fn parse_query_data(v: &Value) -> Result<QueryResult, String> {
+pub(crate) fn parse_query_data(v: &Value) -> Result<QueryResult, String> {
     let data = v.get("data").ok_or("response has no data")?;
     let result_type = data
         .get("resultType")
@@ -106,12 +106,17 @@ pub fn parse_query_data(v: &Value) -> Result<QueryResult, String> {
 }
 
 /// Runs an instant query; `Err` carries Prometheus' own error text.
-pub async fn query(ctx: &Ctx, server: &str, expr: &str, at: Option<f64>) -> Result<QueryResult, String> {
+pub(crate) async fn query(
+    ctx: &Ctx,
+    server: &str,
+    expr: &str,
+    at: Option<f64>,
+) -> Result<QueryResult, String> {
     query_with(ctx, server, expr, at, false).await
 }
 
 /// Runs an instant query, asking for its statistics (samples touched) when `stats`.
-pub async fn query_with(
+pub(crate) async fn query_with(
     ctx: &Ctx,
     server: &str,
     expr: &str,

@@ -14,7 +14,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// `promql:`
-pub async fn promql(ctx: &Ctx, c: &PromqlCheck) -> Eval {
+pub(crate) async fn promql(ctx: &Ctx, c: &PromqlCheck) -> Eval {
     let expr = match (&c.expr, &c.expr_file) {
         (Some(e), _) => e.clone(),
         (None, Some(f)) => match crate::check::learner::read_learner(&ctx.workspace, f) {
@@ -133,7 +133,7 @@ fn strip_comments(t: &str) -> String {
 }
 
 /// Judges a result against `expect` (no reference comparison).
-pub fn judge_result(r: &QueryResult, x: &crate::lab::spec::PromqlExpect) -> Eval {
+pub(crate) fn judge_result(r: &QueryResult, x: &crate::lab::spec::PromqlExpect) -> Eval {
     let n = r.series.len();
     let summary = summarize(r);
     if let Some(t) = &x.result_type
@@ -365,7 +365,7 @@ async fn collecting_for(ctx: &Ctx, server: &str) -> Option<f64> {
 
 /// Whether a query selects only scraped series: no recording-rule names (with a colon), no
 /// ALERTS.
-pub fn reads_raw_data_only(expr: &str) -> bool {
+pub(crate) fn reads_raw_data_only(expr: &str) -> bool {
     let Ok(parsed) = parser::parse(expr) else {
         return false;
     };
@@ -381,7 +381,7 @@ pub fn reads_raw_data_only(expr: &str) -> bool {
 /// for a per-instance reference) matches when leaving those labels out maps its series one
 /// to one onto the reference's. Rules are compared strictly (`compare_results`): a rule's
 /// name promises its labels, and a label a rule adds is what a forged `job` is made of.
-pub fn compare_answer(got: &QueryResult, reference: &QueryResult, eq: &EqualsExpr) -> Eval {
+pub(crate) fn compare_answer(got: &QueryResult, reference: &QueryResult, eq: &EqualsExpr) -> Eval {
     let strict = compare_results(got, reference, eq);
     if strict.pass || eq.match_on.is_some() {
         return strict;
@@ -426,7 +426,7 @@ pub fn compare_answer(got: &QueryResult, reference: &QueryResult, eq: &EqualsExp
 }
 
 /// Whether two results hold the same series with values within the tolerance.
-pub fn compare_results(got: &QueryResult, reference: &QueryResult, eq: &EqualsExpr) -> Eval {
+pub(crate) fn compare_results(got: &QueryResult, reference: &QueryResult, eq: &EqualsExpr) -> Eval {
     let tol = eq.tolerance.clone().unwrap_or(Approx {
         value: None,
         rel: Some(1e-6),

@@ -15,7 +15,7 @@ use serde_json::Value;
 const STATIC_RULE_FIELDS: [&str; 4] = ["for", "keep_firing_for", "interval", "limit"];
 
 /// `rule:`
-pub async fn rule(ctx: &Ctx, c: &RuleCheck) -> Eval {
+pub(crate) async fn rule(ctx: &Ctx, c: &RuleCheck) -> Eval {
     let v = match ctx.get_json(&c.server, "/api/v1/rules").await {
         Ok(v) => v,
         Err(e) => return Eval::fail("the rules of Prometheus", e),

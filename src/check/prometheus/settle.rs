@@ -10,7 +10,7 @@ use serde_json::Value;
 /// configuration (`caught_up`: every pool scraped, the series of removed targets gone), or `within`
 /// has passed: what live answers computed from a fresh configuration wait for (`solve`,
 /// `validate`).
-pub async fn await_first_scrapes(ctx: &Ctx, within: std::time::Duration) {
+pub(crate) async fn await_first_scrapes(ctx: &Ctx, within: std::time::Duration) {
     let deadline = std::time::Instant::now() + within;
     for server in ctx.services_with_role("prometheus") {
         let left = deadline.saturating_duration_since(std::time::Instant::now());

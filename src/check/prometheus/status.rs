@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 
 /// `status:`
-pub async fn status(ctx: &Ctx, c: &StatusCheck) -> Eval {
+pub(crate) async fn status(ctx: &Ctx, c: &StatusCheck) -> Eval {
     let (path, yaml_field) = c.endpoint.path();
     let v = match ctx.get_json(&c.server, path).await {
         Ok(v) => v,

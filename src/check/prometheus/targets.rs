@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// `targets:`
-pub async fn targets(ctx: &Ctx, c: &TargetsCheck) -> Eval {
+pub(crate) async fn targets(ctx: &Ctx, c: &TargetsCheck) -> Eval {
     let v = match ctx.get_json(&c.server, "/api/v1/targets?state=any").await {
         Ok(v) => v,
         Err(e) => return Eval::fail("the targets of Prometheus", e),
@@ -54,7 +54,7 @@ pub async fn targets(ctx: &Ctx, c: &TargetsCheck) -> Eval {
 
 /// How long after a reload the targets API may still show the previous target sets
 /// (Prometheus' scrape manager applies updates every 5s), plus a margin.
-pub const TARGET_UPDATE_SECS: f64 = 6.0;
+pub(crate) const TARGET_UPDATE_SECS: f64 = 6.0;
 
 /// Seconds since the last reload while Prometheus may still be applying discovered targets
 /// or Alertmanagers (it does so on a timer); `None` once that window has passed.
@@ -75,7 +75,7 @@ pub(super) fn premature_pass(e: Eval, what: &str, since: f64) -> Eval {
 }
 
 /// The `job_name`s of the configuration a Prometheus has loaded.
-pub async fn loaded_jobs(ctx: &Ctx, server: &str) -> Result<Vec<String>, String> {
+pub(crate) async fn loaded_jobs(ctx: &Ctx, server: &str) -> Result<Vec<String>, String> {
     let doc = loaded_config(ctx, server).await?;
     if doc.get("scrape_config_files").is_some_and(|f| !f.is_null()) {
         return Err("jobs may come from scrape_config_files, which the status API does not expand".into());
@@ -169,7 +169,7 @@ async fn judge_serves(ctx: &Ctx, c: &TargetsCheck, v: &Value, metric: &str) -> O
     None
 }
 
-pub fn judge_targets(v: &Value, c: &TargetsCheck) -> Eval {
+pub(crate) fn judge_targets(v: &Value, c: &TargetsCheck) -> Eval {
     let data = v.get("data").cloned().unwrap_or(Value::Null);
     let selected: Vec<&Value> = selected_targets(v, c);
     let pool = c
