@@ -14,6 +14,7 @@ pub mod error;
 pub mod exit;
 pub mod http;
 pub mod lab;
+pub mod poll;
 pub mod progress;
 pub mod report;
 pub mod runtime;

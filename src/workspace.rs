@@ -355,7 +355,7 @@ fn render(dst: &Path, vars: &Vars) -> Result<(), Error> {
     if let Ok(text) = fs::read_to_string(dst)
         && text.contains("{{")
     {
-        let out = crate::check::template::render(&text, vars);
+        let out = crate::lab::template::render(&text, vars);
         if out != text {
             fs::write(dst, out).map_err(Error::io("write", dst))?;
         }

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
 // Every kind the grader knows: a kind added later must get its pair here too.
-use promlab::check::spec::KIND_KEYS as KINDS;
+use promlab::lab::spec::KIND_KEYS as KINDS;
 use support::{Env, Fixture, http_get, leftovers, setup_with, text, url_of};
 
 /// Runs `promlab down` for a lab when dropped, so a failing assertion never leaves a stack.

@@ -7,13 +7,17 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::compare::Cmp;
-use super::spec::DashboardCheck;
-use super::{Ctx, Eval, trim};
+use crate::lab::compare::Cmp;
+use crate::lab::spec::DashboardCheck;
+use futures::future::BoxFuture;
+
+use super::context::Ctx;
+use super::kinds::Judge;
+use super::outcome::{Eval, trim};
 
 /// A panel, flattened out of rows.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Panel {
+pub(crate) struct Panel {
     /// Its title.
     pub title: String,
     /// Its type (`timeseries`, `stat`, …).
@@ -29,7 +33,7 @@ pub struct Panel {
 }
 
 /// Every panel of a dashboard model, rows' nested panels included (rows themselves not).
-pub fn panels(dash: &Value) -> Vec<Panel> {
+pub(crate) fn panels(dash: &Value) -> Vec<Panel> {
     let mut out = Vec::new();
     fn walk(list: &Value, out: &mut Vec<Panel>) {
         for p in list.as_array().into_iter().flatten() {
@@ -107,7 +111,7 @@ pub fn variables(dash: &Value) -> BTreeMap<String, String> {
 
 /// A panel query as Prometheus would receive it from Grafana: the built-in interval
 /// variables (for a 5s scrape interval) and the dashboard's own variables substituted.
-pub fn substitute(expr: &str, vars: &BTreeMap<String, String>) -> String {
+pub(crate) fn substitute(expr: &str, vars: &BTreeMap<String, String>) -> String {
     let mut s = expr.to_string();
     let builtins = [
         ("$__rate_interval", "1m"),
@@ -138,7 +142,7 @@ pub fn substitute(expr: &str, vars: &BTreeMap<String, String>) -> String {
 
 /// The first range in a query that is not Grafana's `$__rate_interval` (a fixed `[5m]`
 /// shows gaps or over-smooths as the dashboard's time range changes).
-pub fn fixed_range(expr: &str) -> Option<String> {
+pub(crate) fn fixed_range(expr: &str) -> Option<String> {
     let mut rest = expr;
     while let Some(open) = rest.find('[') {
         let after = &rest[open + 1..];
@@ -156,7 +160,7 @@ pub fn fixed_range(expr: &str) -> Option<String> {
 /// Grafana's `meta` (empty for a file).
 async fn load(ctx: &Ctx, c: &DashboardCheck) -> Result<(Value, Value, String), (String, bool)> {
     if let Some(file) = &c.file {
-        let text = super::workspace::read_learner(&ctx.workspace, file).map_err(|e| (e.to_string(), true))?;
+        let text = super::learner::read_learner(&ctx.workspace, file).map_err(|e| (e.to_string(), true))?;
         let v: Value = serde_json::from_str(&text).map_err(|e| {
             (
                 format!("{file}:{}:{}: not valid JSON: {e}", e.line(), e.column()),
@@ -191,7 +195,7 @@ fn cmp_fail(what: String, cmp: &Cmp, got: &Value) -> Option<Eval> {
 }
 
 /// `dashboard:`
-pub async fn dashboard(ctx: &Ctx, c: &DashboardCheck) -> Eval {
+pub(crate) async fn dashboard(ctx: &Ctx, c: &DashboardCheck) -> Eval {
     let (dash, meta, name) = match load(ctx, c).await {
         Ok(x) => x,
         Err((e, settled)) => {
@@ -291,13 +295,13 @@ pub async fn dashboard(ctx: &Ctx, c: &DashboardCheck) -> Eval {
             }
             let q = substitute(expr, &vars);
             if let Some(rules) = &t.ast {
-                let e = super::prometheus::ast_check(&q, rules);
+                let e = super::prometheus::ast::ast_check(&q, rules);
                 if !e.pass {
                     return settle(Eval::fail(format!("{at}: {}", e.expected), e.observed));
                 }
             }
             if t.returns_data {
-                match super::prometheus::query(ctx, &c.server, &q, None).await {
+                match super::prometheus::client::query(ctx, &c.server, &q, None).await {
                     Ok(r) if !r.series.is_empty() => ran += 1,
                     Ok(_) => {
                         return Eval::fail(
@@ -322,6 +326,12 @@ pub async fn dashboard(ctx: &Ctx, c: &DashboardCheck) -> Eval {
         format!("{name} as specified"),
         format!("{} panels{queried}", ps.len()),
     )
+}
+
+impl Judge for DashboardCheck {
+    fn judge<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Eval> {
+        Box::pin(dashboard(ctx, self))
+    }
 }
 
 #[cfg(test)]
@@ -383,7 +393,11 @@ mod tests {
     #[tokio::test]
     async fn uid_mode_reads_grafana_meta() {
         let url = recorded_grafana().await;
-        let (ctx, _ws) = crate::check::testing::ctx("", crate::check::Mode::default(), &[("grafana", &url)]);
+        let (ctx, _ws) = crate::check::context::testing::ctx(
+            "",
+            crate::check::context::Mode::default(),
+            &[("grafana", &url)],
+        );
         let check = |expect: &str| -> DashboardCheck {
             serde_yaml::from_str(&format!("{{uid: demo-red, expect: {expect}}}")).unwrap()
         };

@@ -1,7 +1,7 @@
 //! Hints computed from what a failing check saw (a target down because of `localhost`, a
 //! rule file not loaded, …). They come before the lab's own hint.
 
-use super::Outcome;
+use super::outcome::Outcome;
 
 /// Extra hint lines for a failed outcome, from patterns in what it observed.
 pub fn computed(o: &Outcome) -> Vec<String> {
@@ -77,7 +77,7 @@ pub fn computed(o: &Outcome) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::Status;
+    use crate::check::outcome::Status;
 
     fn outcome(observed: &str, detail: &[&str]) -> Outcome {
         Outcome {

@@ -48,7 +48,7 @@ pub fn tables(text: &str) -> Value {
 }
 
 /// The fenced code blocks of a Markdown text whose info string starts with `lang`.
-pub fn code_blocks(text: &str, lang: &str) -> Vec<String> {
+pub(crate) fn code_blocks(text: &str, lang: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut current: Option<String> = None;
     for ev in Parser::new(text) {

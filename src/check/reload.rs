@@ -11,10 +11,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{Ctx, Eval, Outcome, Status, trim};
+use super::context::Ctx;
+use super::outcome::{Eval, Outcome, Status, trim};
+use crate::poll;
 
 /// Hash of every workspace file (names and contents), `.promlab` excluded.
-pub fn workspace_hash(dir: &Path) -> u64 {
+pub(crate) fn workspace_hash(dir: &Path) -> u64 {
     let mut files = Vec::new();
     collect(dir, dir, &mut files);
     files.sort();
@@ -147,14 +149,17 @@ fn reload_finished(logs: &str, before: Option<&str>) -> bool {
 /// The server's log once the reload that began after `before` is logged to its end (3 s at
 /// most).
 async fn reload_log(ctx: &Ctx, id: &str, before: Option<&str>) -> String {
-    let deadline = std::time::Instant::now() + Duration::from_secs(3);
-    loop {
+    let read = || async {
         let logs = ctx.docker.logs_tail(id, 200).await;
-        if reload_finished(&logs, before) || std::time::Instant::now() >= deadline {
-            return logs;
+        if reload_finished(&logs, before) {
+            Ok(logs)
+        } else {
+            Err(logs)
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    };
+    poll::until_ok(Duration::from_secs(3), Duration::from_millis(100), read)
+        .await
+        .unwrap_or_else(|logs| logs)
 }
 
 /// Where a server's error points in the learner's workspace: `folder/file.yml:LINE: error`

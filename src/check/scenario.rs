@@ -5,11 +5,16 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::spec::{ScenarioCheck, Step};
-use super::{Ctx, Eval, eval_timed, now_unix};
+use crate::lab::spec::{ScenarioCheck, Step};
+use futures::future::BoxFuture;
+
+use super::context::{Ctx, now_unix};
+use super::kinds::Judge;
+use super::outcome::Eval;
+use super::scheduler::eval_timed;
 
 /// `scenario:`
-pub async fn run(ctx: &Ctx, c: &ScenarioCheck) -> Eval {
+pub(crate) async fn run(ctx: &Ctx, c: &ScenarioCheck) -> Eval {
     let mut log: Vec<String> = Vec::new();
     let t0 = now_unix();
     let mut result = Eval::pass("every step of the scenario", "");
@@ -82,7 +87,7 @@ async fn do_step(ctx: &Ctx, s: &Step) -> Result<StepResult, String> {
         return Ok(StepResult::Done(format!("mark {name}")));
     }
     if let Some(rec) = &s.record {
-        let r = super::prometheus::query(ctx, &rec.server, &rec.promql, None).await?;
+        let r = super::prometheus::client::query(ctx, &rec.server, &rec.promql, None).await?;
         let [one] = r.series.as_slice() else {
             return Err(format!(
                 "record {}: `{}` returned {} series, not one",
@@ -91,7 +96,7 @@ async fn do_step(ctx: &Ctx, s: &Step) -> Result<StepResult, String> {
                 r.series.len()
             ));
         };
-        let value = super::compare::show(&serde_json::Value::from(one.value));
+        let value = crate::lab::compare::show(&serde_json::Value::from(one.value));
         if let Ok(mut st) = ctx.state.lock() {
             st.insert(rec.name.clone(), value.clone());
         }
@@ -149,7 +154,7 @@ async fn do_step(ctx: &Ctx, s: &Step) -> Result<StepResult, String> {
         let render =
             |m: &std::collections::BTreeMap<String, String>| -> std::collections::BTreeMap<String, String> {
                 m.iter()
-                    .map(|(k, v)| (k.clone(), super::template::render(v, &vars)))
+                    .map(|(k, v)| (k.clone(), crate::lab::template::render(v, &vars)))
                     .collect()
             };
         let alerts: Vec<Value> = p
@@ -210,5 +215,11 @@ async fn post_json(ctx: &Ctx, url: &str, body: &Value) -> Result<(), String> {
             "{url} answered {status}: {}",
             super::trim(&r.text().await.unwrap_or_default(), 160)
         ))
+    }
+}
+
+impl Judge for ScenarioCheck {
+    fn judge<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Eval> {
+        Box::pin(run(ctx, self))
     }
 }

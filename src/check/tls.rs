@@ -19,8 +19,12 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::spec::{ClientCert, Handshake, TlsCheck, TlsVersion};
-use super::{Ctx, Eval};
+use crate::lab::spec::{ClientCert, Handshake, TlsCheck, TlsVersion};
+use futures::future::BoxFuture;
+
+use super::context::Ctx;
+use super::kinds::Judge;
+use super::outcome::Eval;
 
 /// How long one connection attempt may take.
 const STEP: Duration = Duration::from_secs(4);
@@ -300,7 +304,7 @@ fn verify(
 }
 
 /// `tls:`
-pub async fn tls(ctx: &Ctx, c: &TlsCheck) -> Eval {
+pub(crate) async fn tls(ctx: &Ctx, c: &TlsCheck) -> Eval {
     let name = c.server_name.clone().unwrap_or_else(|| c.service.clone());
     let what = format!("TLS on {}", c.service);
     let host_port = match ctx.host_port(&c.service, c.port) {
@@ -447,6 +451,12 @@ pub async fn tls(ctx: &Ctx, c: &TlsCheck) -> Eval {
         "no TLS session".to_string()
     };
     Eval::pass(expected, observed(main.error.as_deref().unwrap_or("")))
+}
+
+impl Judge for TlsCheck {
+    fn judge<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Eval> {
+        Box::pin(tls(ctx, self))
+    }
 }
 
 #[cfg(test)]

@@ -177,60 +177,9 @@ pub async fn apply_solution(docker: &Docker, catalog: &Catalog, run: &Running) -
     )?;
     if !lab.manifest.solution_answers.is_empty() {
         let ctx = context(docker, lab.clone(), run, Mode::default());
-        let (_, applied_at) = reload::apply(&ctx, false).await;
-        // Computed like a learner who waits for the new jobs' first scrapes: an answer taken
-        // from `up` right after the reload would miss the pools not scraped yet, and stay wrong.
-        // The targets API shows the new targets only once Prometheus applied them (on a timer
-        // after the reload); before that, the previous targets look current.
-        let settle = applied_at + crate::check::prometheus::TARGET_UPDATE_SECS - crate::check::now_unix();
-        if settle > 0.0 {
-            tokio::time::sleep(Duration::from_secs_f64(settle)).await;
-        }
-        crate::check::prometheus::await_first_scrapes(&ctx, Duration::from_secs(30)).await;
-        let path = run.workspace.join("answers.yaml");
-        let mut doc: serde_yaml::Mapping =
-            crate::check::workspace::read_learner(&run.workspace, "answers.yaml")
-                .ok()
-                .and_then(|t| serde_yaml::from_str(&t).ok())
-                .unwrap_or_default();
-        for (key, truth) in &lab.manifest.solution_answers {
-            let mut value = Err(String::new());
-            for _ in 0..30 {
-                value = crate::check::workspace::truth(&ctx, truth).await;
-                if value.is_ok() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            let v = value.map_err(|e| Error::Other(format!("the solution cannot compute `{key}`: {e}")))?;
-            let yv: serde_yaml::Value = serde_yaml::to_value(&v).map_err(|e| Error::Other(e.to_string()))?;
-            insert_dotted(&mut doc, key, yv);
-        }
-        let text = serde_yaml::to_string(&doc).map_err(|e| Error::Other(e.to_string()))?;
-        std::fs::write(&path, text).map_err(Error::io("write", &path))?;
+        crate::check::solution::write_answers(&ctx, &lab.manifest.solution_answers).await?;
     }
     workspace::open_up(&run.workspace)
-}
-
-/// Inserts `a.b.c: value` as nested maps (answers are read back by dotted keys).
-pub fn insert_dotted(doc: &mut serde_yaml::Mapping, key: &str, value: serde_yaml::Value) {
-    match key.split_once('.') {
-        None => {
-            doc.insert(serde_yaml::Value::String(key.to_string()), value);
-        }
-        Some((head, rest)) => {
-            let k = serde_yaml::Value::String(head.to_string());
-            let entry = doc
-                .entry(k)
-                .or_insert_with(|| serde_yaml::Value::Mapping(serde_yaml::Mapping::new()));
-            if !entry.is_mapping() {
-                *entry = serde_yaml::Value::Mapping(serde_yaml::Mapping::new());
-            }
-            if let serde_yaml::Value::Mapping(m) = entry {
-                insert_dotted(m, rest, value);
-            }
-        }
-    }
 }
 
 /// `promlab solve`.
@@ -301,24 +250,4 @@ pub async fn reset(id: Option<LabId>, all: bool) -> Result<u8, Error> {
         println!("lab {id}: restored the starter files in {}", dir.display());
     }
     Ok(exit::OK)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dotted_answer_keys_nest() {
-        let mut doc = serde_yaml::Mapping::new();
-        insert_dotted(&mut doc, "versions.node", serde_yaml::Value::from("1.9.1"));
-        insert_dotted(&mut doc, "versions.prom", serde_yaml::Value::from("3.5.3"));
-        insert_dotted(&mut doc, "n", serde_yaml::Value::from(3));
-        let text = serde_yaml::to_string(&doc).unwrap();
-        let v = crate::check::workspace::read_answer(&text, "versions.node").unwrap();
-        assert_eq!(v, Some(serde_json::json!("1.9.1")));
-        assert_eq!(
-            crate::check::workspace::read_answer(&text, "n").unwrap(),
-            Some(serde_json::json!(3))
-        );
-    }
 }

@@ -3,9 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::check::spec::Kind;
 use crate::error::Error;
 use crate::exit;
+use crate::lab::spec::Kind;
 use crate::lab::{Catalog, Lab, LabError};
 use crate::stack::Stack;
 use crate::stack::images::ImageMap;
@@ -144,7 +144,7 @@ pub fn lint_lab(catalog: &Catalog, lab: &Lab) -> Vec<String> {
                     && p.expect.error.is_none()
                     && let Ok(text) = std::fs::read_to_string(lab.dir.join("solution").join(f))
                 {
-                    let q = crate::check::prometheus::query_in_file(f, &text).unwrap_or_default();
+                    let q = crate::check::prometheus::promql::query_in_file(f, &text).unwrap_or_default();
                     queries.push((format!("{} (solution/{f})", c.id), q));
                 }
             }
@@ -228,7 +228,7 @@ pub fn unprovided_files(lab: &Lab) -> Vec<(String, String)> {
 }
 
 /// The workspace paths one check reads (`id` is the top-level check's, for nested checks).
-fn read_files(c: &crate::check::spec::CheckSpec, id: &str, out: &mut Vec<(String, String)>) {
+fn read_files(c: &crate::lab::spec::CheckSpec, id: &str, out: &mut Vec<(String, String)>) {
     let mut add = |p: &str| out.push((id.to_string(), p.trim_end_matches('/').to_string()));
     match c.kind() {
         Ok(Kind::File(f)) if f.exists != Some(false) => add(&f.path),

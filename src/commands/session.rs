@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::check::{Ctx, Svc, now_unix, template};
+use crate::check::{Ctx, Svc, now_unix};
 use crate::error::Error;
+use crate::lab::template;
 use crate::lab::{Catalog, Lab, LabId, yaml};
 use crate::runtime::docker::Docker;
 use crate::runtime::plan::project_name;

@@ -5,8 +5,9 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::spec::CheckSpec;
+use super::template::ParamSpec;
 use super::{LabError, LabId, read_text, yaml};
-use crate::check::spec::{CheckSpec, Kind};
 use crate::stack::Service;
 
 /// Newest manifest `format_version` this build reads.
@@ -45,21 +46,9 @@ pub struct Manifest {
     pub hints: Vec<String>,
     /// Answers the reference solution computes live (`answers.yaml` key → source).
     #[serde(default)]
-    pub solution_answers: BTreeMap<String, crate::check::spec::Truth>,
+    pub solution_answers: BTreeMap<String, super::spec::Truth>,
     /// The checks, in report order.
     pub checks: Vec<CheckSpec>,
-}
-
-/// A per-learner parameter.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ParamSpec {
-    /// Pick one of these.
-    #[serde(default)]
-    pub choice: Option<Vec<String>>,
-    /// Pick an integer in `[low, high]`.
-    #[serde(default)]
-    pub int: Option<[i64; 2]>,
 }
 
 /// A validated lab on disk.
@@ -317,66 +306,25 @@ fn validate_check(c: &CheckSpec, err: &dyn Fn(String) -> LabError) -> Result<(),
             )));
         }
     }
-    let kind = c.kind().map_err(err)?;
-    let check_path = |p: &str| -> Result<(), LabError> {
+    let kind = c.kind().map_err(err)?.spec();
+    let check_path = |p: &str| -> Result<(), String> {
         workspace_relative(p)
             .map(|_| ())
-            .map_err(|m| err(format!("check `{}`: {m}", c.id)))
+            .map_err(|m| format!("check `{}`: {m}", c.id))
     };
-    let paths: Vec<&crate::check::spec::PathExpect> = match &kind {
-        Kind::Status(x) => x.expect.iter().collect(),
-        Kind::Http(x) => x.json.iter().collect(),
-        Kind::File(x) => x.yaml.iter().chain(&x.tables).collect(),
-        _ => Vec::new(),
-    };
-    if let Some(p) = paths.iter().find(|p| p.path.contains("[?") && p.what.is_none()) {
+    if let Some(p) = kind
+        .path_expects()
+        .into_iter()
+        .find(|p| p.path.contains("[?") && p.what.is_none())
+    {
         return Err(err(format!(
             "check `{}`: the path `{}` filters, which a learner cannot read in a report: add `what:` (what it reads, in plain words)",
             c.id, p.path
         )));
     }
-    match kind {
-        Kind::File(f) => check_path(&f.path)?,
-        Kind::Answer(a) => check_path(&a.file)?,
-        Kind::Exec(x) => {
-            if let Some(folder) = &x.copy {
-                check_path(folder)?;
-            }
-            for m in &x.mutate {
-                check_path(&m.file)?;
-            }
-            if !x.mutate.is_empty() && x.copy.is_none() {
-                return Err(err(format!(
-                    "check `{}`: `mutate` changes a copy, so it needs `copy: FOLDER` (the workspace folder to copy)",
-                    c.id
-                )));
-            }
-        }
-        Kind::Promql(p) => {
-            if let Some(f) = &p.expr_file {
-                check_path(f)?;
-            }
-            if p.expr.is_some() == p.expr_file.is_some() {
-                return Err(err(format!(
-                    "check `{}`: write exactly one of `expr:` (a query) or `expr_file:` (the learner's query file)",
-                    c.id
-                )));
-            }
-        }
-        Kind::Notification(n) if n.since_check_start && n.since_change => {
-            return Err(err(format!(
-                "check `{}`: write one of since_check_start (deliveries during this check run) or since_change (since the learner's last change)",
-                c.id
-            )));
-        }
-        Kind::Scenario(s) => {
-            for step in s.steps.iter().chain(&s.cleanup) {
-                if let Some(inner) = &step.check {
-                    validate_check(inner, err)?;
-                }
-            }
-        }
-        _ => {}
+    kind.validate(&c.id, &check_path).map_err(err)?;
+    for inner in kind.nested() {
+        validate_check(inner, err)?;
     }
     Ok(())
 }

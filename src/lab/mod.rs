@@ -1,9 +1,17 @@
-//! Lab content: ids, the roadmap, lab manifests and the catalog that finds them on disk.
+//! Lab content: ids, the roadmap, lab manifests and the catalog that finds them on disk,
+//! and the lab format the grader reads: check specs (`spec`), comparators (`compare`),
+//! per-learner parameters and templating (`template`).
+//!
+//! The lab format is a leaf: nothing here depends on the grader (`check`), the runtime or the
+//! commands; `check` depends on it.
 
 pub mod catalog;
+pub mod compare;
 pub mod id;
 pub mod manifest;
 pub mod roadmap;
+pub mod spec;
+pub mod template;
 pub mod yaml;
 
 use std::fmt;

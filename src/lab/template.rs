@@ -5,8 +5,21 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-use crate::lab::LabId;
-use crate::lab::manifest::ParamSpec;
+use serde::Deserialize;
+
+use super::id::LabId;
+
+/// A per-learner parameter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamSpec {
+    /// Pick one of these.
+    #[serde(default)]
+    pub choice: Option<Vec<String>>,
+    /// Pick an integer in `[low, high]`.
+    #[serde(default)]
+    pub int: Option<[i64; 2]>,
+}
 
 /// Draws a lab's parameters from the learner's seed: a fixed, documented function of
 /// (seed, lab id, param name), so no dependency upgrade changes what a workspace is graded

@@ -5,13 +5,17 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::compare::{Cmp, fmt_num, show};
-use super::prometheus::judge_paths;
-use super::spec::{ExpositionCheck, HttpCheck};
-use super::{Ctx, Eval, trim};
+use super::paths::judge_paths;
+use crate::lab::compare::{Cmp, fmt_num, show};
+use crate::lab::spec::{ExpositionCheck, HttpCheck};
+use futures::future::BoxFuture;
+
+use super::context::Ctx;
+use super::kinds::Judge;
+use super::outcome::{Eval, trim};
 
 /// `http:`
-pub async fn http(ctx: &Ctx, c: &HttpCheck) -> Eval {
+pub(crate) async fn http(ctx: &Ctx, c: &HttpCheck) -> Eval {
     let base = match ctx.url(&c.service) {
         Ok(u) => u,
         Err(e) => return Eval::fail(format!("{} {}", c.method, c.path), e).settled(),
@@ -34,7 +38,7 @@ pub async fn http(ctx: &Ctx, c: &HttpCheck) -> Eval {
     let status = resp.status().as_u16();
     let body = resp.text().await.unwrap_or_default();
     let status_cmp = c.status.clone().unwrap_or_else(|| {
-        Cmp(super::compare::Ops {
+        Cmp(crate::lab::compare::Ops {
             between: Some([200.0, 299.0]),
             ..Default::default()
         })
@@ -111,7 +115,7 @@ fn reads_rule_structure_only(ctx: &Ctx, c: &HttpCheck, doc: &Value) -> bool {
         && c.json.iter().all(|pe| {
             jmespath::compile(&pe.path)
                 .is_ok_and(|e| reads_only(e.as_ast(), RULE_STRUCTURE_FIELDS, RULE_STRUCTURE_MAPS))
-                && super::prometheus::jmes(doc, &pe.path)
+                && super::paths::jmes(doc, &pe.path)
                     .is_ok_and(|v| v.as_ref().is_none_or(|v| !holds_object(v)))
         })
 }
@@ -123,7 +127,7 @@ const RULE_STRUCTURE_MAPS: &[&str] = &["labels", "annotations"];
 /// Whether a JMESPath expression reads no field outside `fields` (keys of the `maps` among
 /// them excepted), and nothing that reads every field of an object (`*` on objects, `keys`,
 /// `values`, `to_string`, `merge`).
-pub fn reads_only(ast: &jmespath::ast::Ast, fields: &[&str], maps: &[&str]) -> bool {
+pub(crate) fn reads_only(ast: &jmespath::ast::Ast, fields: &[&str], maps: &[&str]) -> bool {
     use jmespath::ast::Ast;
     /// The field a chain of sub-expressions ends with (`a.b.labels` → `labels`).
     fn last_field(ast: &Ast) -> Option<&str> {
@@ -171,7 +175,7 @@ fn holds_object(v: &Value) -> bool {
 
 /// One parsed sample: name, labels, value.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ParsedSample {
+pub(crate) struct ParsedSample {
     /// Metric name as exposed (`_bucket` for histogram buckets).
     pub name: String,
     /// Labels.
@@ -181,7 +185,7 @@ pub struct ParsedSample {
 }
 
 /// Parses a text exposition into flat samples and the set of family names.
-pub fn parse_exposition(text: &str) -> Result<(Vec<ParsedSample>, Vec<String>), String> {
+pub(crate) fn parse_exposition(text: &str) -> Result<(Vec<ParsedSample>, Vec<String>), String> {
     let lines = text.lines().map(|l| Ok(l.to_string()));
     let scrape =
         prometheus_parse::Scrape::parse(lines).map_err(|e| format!("cannot parse the metrics text: {e}"))?;
@@ -231,7 +235,7 @@ pub fn parse_exposition(text: &str) -> Result<(Vec<ParsedSample>, Vec<String>), 
 }
 
 /// `exposition:`
-pub async fn exposition(ctx: &Ctx, c: &ExpositionCheck) -> Eval {
+pub(crate) async fn exposition(ctx: &Ctx, c: &ExpositionCheck) -> Eval {
     let base = match ctx.url(&c.service) {
         Ok(u) => u,
         Err(e) => return Eval::fail(format!("metrics of {}", c.service), e).settled(),
@@ -262,7 +266,7 @@ pub async fn exposition(ctx: &Ctx, c: &ExpositionCheck) -> Eval {
 }
 
 /// Judges parsed samples against an `exposition` check.
-pub fn judge_exposition(
+pub(crate) fn judge_exposition(
     samples: &[ParsedSample],
     families: &[String],
     c: &ExpositionCheck,
@@ -317,6 +321,18 @@ fn show_labels(l: &BTreeMap<String, String>) -> String {
         .map(|(k, v)| format!("{k}={}", show(&Value::String(v.clone()))))
         .collect();
     format!("{{{}}}", inner.join(", "))
+}
+
+impl Judge for ExpositionCheck {
+    fn judge<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Eval> {
+        Box::pin(exposition(ctx, self))
+    }
+}
+
+impl Judge for HttpCheck {
+    fn judge<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Eval> {
+        Box::pin(http(ctx, self))
+    }
 }
 
 #[cfg(test)]

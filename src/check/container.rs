@@ -3,15 +3,19 @@
 
 use serde_json::Value;
 
-use super::compare::{Cmp, show};
-use super::spec::{ContainerCheck, ExecCheck, Mutation};
-use super::{Ctx, Eval, trim};
+use crate::lab::compare::{Cmp, show};
+use crate::lab::spec::{ContainerCheck, ExecCheck, Mutation};
+use futures::future::BoxFuture;
+
+use super::context::Ctx;
+use super::kinds::Judge;
+use super::outcome::{Eval, trim};
 
 /// Where `exec` copies a workspace folder inside the container.
-pub const COPY_ROOT: &str = "/tmp/promlab-copy";
+pub(crate) const COPY_ROOT: &str = "/tmp/promlab-copy";
 
 /// Builds a tar of a workspace folder (as `<folder>/…`) with the mutations applied.
-pub fn copy_archive(
+pub(crate) fn copy_archive(
     workspace: &std::path::Path,
     folder: &str,
     mutations: &[Mutation],
@@ -88,7 +92,7 @@ fn shown(cmd: &[String]) -> String {
 }
 
 /// `exec:`
-pub async fn exec(ctx: &Ctx, c: &ExecCheck) -> Eval {
+pub(crate) async fn exec(ctx: &Ctx, c: &ExecCheck) -> Eval {
     let id = match ctx.container(&c.service) {
         Ok(id) => id,
         Err(e) => return Eval::fail(format!("`{}` to run", shown(&c.cmd)), e),
@@ -187,7 +191,7 @@ pub async fn exec(ctx: &Ctx, c: &ExecCheck) -> Eval {
 }
 
 /// `container:`
-pub async fn container(ctx: &Ctx, c: &ContainerCheck) -> Eval {
+pub(crate) async fn container(ctx: &Ctx, c: &ContainerCheck) -> Eval {
     let id = match ctx.container(&c.service) {
         Ok(id) => id,
         Err(e) => return Eval::fail(format!("container {}", c.service), e),
@@ -200,7 +204,7 @@ pub async fn container(ctx: &Ctx, c: &ContainerCheck) -> Eval {
 }
 
 /// Judges a container's inspect document.
-pub fn judge_container(doc: &Value, c: &ContainerCheck) -> Eval {
+pub(crate) fn judge_container(doc: &Value, c: &ContainerCheck) -> Eval {
     let cmd = {
         let mut parts: Vec<String> = Vec::new();
         for p in ["/Path", "/Args"] {
@@ -254,6 +258,18 @@ pub fn judge_container(doc: &Value, c: &ContainerCheck) -> Eval {
         seen.push(format!("{what}={}", show(&got)));
     }
     Eval::pass(format!("container {}", c.service), seen.join(", "))
+}
+
+impl Judge for ExecCheck {
+    fn judge<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Eval> {
+        Box::pin(exec(ctx, self))
+    }
+}
+
+impl Judge for ContainerCheck {
+    fn judge<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Eval> {
+        Box::pin(container(ctx, self))
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,124 @@
+//! The `scenario:` kind as written in `lab.yaml`: steps that disturb the stack, then nested checks.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::{CheckSpec, KindSpec, default_alertmanager, default_prometheus};
+use crate::duration::Dur;
+
+/// `scenario:` — actions, then nested checks; `cleanup` always runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioCheck {
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+    /// Steps that always run at the end.
+    #[serde(default)]
+    pub cleanup: Vec<Step>,
+}
+
+/// One scenario step: exactly one field set.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Record the current time under this name: later nested checks may use
+    /// `{{ mark.NAME }}` (unix seconds) and `{{ since.NAME }}` (whole seconds since, at least 1).
+    #[serde(default)]
+    pub mark: Option<String>,
+    /// Record a query's value now under a name, for later nested checks as
+    /// `{{ state.NAME }}` (a baseline: `sum(demo_orders_total) - {{ state.before }}`).
+    #[serde(default)]
+    pub record: Option<RecordStep>,
+    /// Wait this long.
+    #[serde(default)]
+    pub wait: Option<Dur>,
+    /// Start a demo fault.
+    #[serde(default)]
+    pub fault: Option<FaultStep>,
+    /// Clear faults on a service (`all` = every demo).
+    #[serde(default)]
+    pub clear_fault: Option<String>,
+    /// Post alerts to Alertmanager.
+    #[serde(default)]
+    pub post_alerts: Option<PostAlerts>,
+    /// Stop a service's container.
+    #[serde(default)]
+    pub stop: Option<String>,
+    /// Start a service's container.
+    #[serde(default)]
+    pub start: Option<String>,
+    /// Restart a service's container.
+    #[serde(default)]
+    pub restart: Option<String>,
+    /// Reset the sink's notifications.
+    #[serde(default)]
+    pub sink_reset: Option<bool>,
+    /// A nested check.
+    #[serde(default)]
+    pub check: Option<Box<CheckSpec>>,
+}
+
+/// A value recorded during a scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordStep {
+    /// The name (`{{ state.NAME }}`).
+    pub name: String,
+    /// A query returning one series or a scalar.
+    pub promql: String,
+    /// The Prometheus-compatible service to ask.
+    #[serde(default = "default_prometheus")]
+    pub server: String,
+}
+
+/// A demo fault.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultStep {
+    /// The demo service.
+    pub service: String,
+    /// `errors`, `latency`, `down`, `cardinality`, `churn`, `counter-reset`.
+    pub kind: String,
+    /// Share of failing requests for `errors`.
+    #[serde(default)]
+    pub rate: Option<f64>,
+    /// Added latency for `latency`, milliseconds.
+    #[serde(default)]
+    pub latency_ms: Option<u64>,
+    /// Clears itself after this long.
+    #[serde(default)]
+    pub duration: Option<Dur>,
+}
+
+/// Alerts posted to Alertmanager's `/api/v2/alerts`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostAlerts {
+    /// The Alertmanager service.
+    #[serde(default = "default_alertmanager")]
+    pub server: String,
+    /// The alerts: label sets plus optional annotations.
+    pub alerts: Vec<PostedAlert>,
+}
+
+/// One posted alert.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostedAlert {
+    /// Labels (must include `alertname`).
+    pub labels: BTreeMap<String, String>,
+    /// Annotations.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl KindSpec for ScenarioCheck {
+    fn nested(&self) -> Vec<&CheckSpec> {
+        self.steps
+            .iter()
+            .chain(&self.cleanup)
+            .filter_map(|s| s.check.as_deref())
+            .collect()
+    }
+}
