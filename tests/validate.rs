@@ -281,34 +281,34 @@ fn a_bad_partition_or_age_says_what_to_write() {
 #[test]
 #[ignore = "live: needs Docker and the built images (make test)"]
 fn variants_are_proven_in_partitions_whose_reports_merge() {
-    let m8 = manifest("25.8", "Team Structure and Roles");
-    let m9 = manifest("25.9", "Vendor Management");
+    let m10 = manifest("25.10", "Mergers and Acquisitions Integration");
+    let m21 = manifest("25.21", "Monitoring Security Strategy");
     // GOOD written differently: flow style, other order, a 2000ms interval.
     const FLOW: &str = "scrape_configs: [{job_name: node, static_configs: [{targets: ['node-exporter:9100']}]}, {job_name: prometheus, static_configs: [{targets: ['localhost:9090']}]}]\nglobal: {scrape_interval: 2000ms}\n";
     let env = setup_with(&[
         (
-            "25.8",
-            "Team Structure and Roles",
+            "25.10",
+            "Mergers and Acquisitions Integration",
             "base",
             "",
             &[
-                ("lab.yaml", &m8),
+                ("lab.yaml", &m10),
                 ("variants/flow-style/prometheus/prometheus.yml", FLOW),
             ],
         ),
         // A "variant" that is wrong: validate must name the check it fails.
         (
-            "25.9",
-            "Vendor Management",
+            "25.21",
+            "Monitoring Security Strategy",
             "base",
             "",
             &[
-                ("lab.yaml", &m9),
+                ("lab.yaml", &m21),
                 ("variants/localhost/prometheus/prometheus.yml", LOCALHOST),
             ],
         ),
     ]);
-    for id in ["25.8", "25.9"] {
+    for id in ["25.10", "25.21"] {
         let lab = env.root.path().join(format!("labs/25-cto/{id}-fixture"));
         let _ = std::fs::remove_dir_all(lab.join("near-miss"));
         let _ = std::fs::remove_file(lab.join("starter/answers.yaml"));
@@ -318,7 +318,7 @@ fn variants_are_proven_in_partitions_whose_reports_merge() {
         let json = dir.path().join(format!("p{k}.json"));
         let xml = dir.path().join(format!("p{k}.xml"));
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_promlab"))
-            .args(["validate", "25.8", "25.9", "--jobs", "2", "--json"])
+            .args(["validate", "25.10", "25.21", "--jobs", "2", "--json"])
             .args(["--partition", &format!("{k}/2"), "--junit"])
             .arg(&xml)
             .env("PROMLAB_ROOT", env.root.path())
@@ -340,9 +340,9 @@ fn variants_are_proven_in_partitions_whose_reports_merge() {
     assert_eq!(
         o1.status.code(),
         Some(0),
-        "part 1 holds 25.8, whose variant is right: {e1}"
+        "part 1 holds 25.10, whose variant is right: {e1}"
     );
-    assert!(e1.contains("partition 1/2: 1 labs (25.8)"), "{e1}");
+    assert!(e1.contains("partition 1/2: 1 labs (25.10)"), "{e1}");
     assert!(e1.contains("variant:flow-style ok"), "{e1}");
     assert_eq!(o2.status.code(), Some(1), "{e2}");
     assert!(
@@ -354,7 +354,7 @@ fn variants_are_proven_in_partitions_whose_reports_merge() {
     assert!(
         std::fs::read_to_string(&x1)
             .unwrap()
-            .contains("testsuite name=\"25.8\"")
+            .contains("testsuite name=\"25.10\"")
     );
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&j1).unwrap()).unwrap();
     let phases = report["labs"][0]["phases"].as_array().unwrap();
@@ -375,7 +375,7 @@ fn variants_are_proven_in_partitions_whose_reports_merge() {
     assert!(t.contains("slowest phases"), "{t}");
     let left: Vec<String> = support::docker_names("container", "io.promlab.managed=true")
         .into_iter()
-        .filter(|n| n.contains("-25-8-") || n.contains("-25-9-"))
+        .filter(|n| n.contains("-25-10-") || n.contains("-25-21-"))
         .collect();
     assert!(left.is_empty(), "validate left {left:?}");
 }
