@@ -4,7 +4,7 @@ CARGO ?= cargo
 PROMLAB_IMAGES ?= compose/images.local.yaml
 export PROMLAB_IMAGES
 
-.PHONY: help build run images fmt lint lint-labs test validate bench ci clean
+.PHONY: help build run images fmt lint lint-labs test test-clock validate bench ci clean
 .PHONY: install
 
 # Where `make install` puts promlab: PREFIX/bin, else cargo's own choice (CARGO_INSTALL_ROOT,
@@ -41,13 +41,20 @@ lint: ## formatting, clippy (warnings are errors) and forbidden patterns
 lint-labs: build ## lint every lab manifest, stack and images file (no Docker)
 	./target/release/promlab lint
 
-test: images lint ## everything CI runs: images, lint, all tests (the live ones, marked ignored, too), lab lint, validate, coverage
+# When `make test` started (its wall time is printed at the end, the CI figure).
+TEST_CLOCK := target/.make-test-started
+
+test-clock:
+	@mkdir -p target && date +%s > $(TEST_CLOCK)
+
+test: test-clock images lint ## everything CI runs: images, lint, all tests (the live ones, marked ignored, too), lab lint, validate (with its slowest labs and phases), coverage, wall time
 	set -o pipefail; $(CARGO) test --release -- --include-ignored --test-threads=2 2>&1 \
 	  | awk '{ print; fflush() } /^test result:/ && !/ 0 ignored;/ { bad = 1 } END { if (bad) { print "make test: some tests were ignored; CI runs them all (run with --include-ignored)"; exit 1 } }'
 	./target/release/promlab lint
 	./target/release/promlab validate --all --retries 1
 	@echo; echo "coverage (topics with an offline lab validated live above, online-only labs, planned topics):"
 	@./target/release/promlab lint
+	@echo; echo "make test: wall time $$(( $$(date +%s) - $$(cat $(TEST_CLOCK)) ))s"
 
 validate: build ## prove every lab live: starter fails, near-misses fail, solution passes
 	./target/release/promlab validate --all --retries 1

@@ -155,9 +155,22 @@ pub enum Command {
         /// Also write a JUnit XML report.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
-        /// Print the results as JSON.
+        /// Print the results as JSON (a report `--merge` and `--partition` read).
         #[arg(long)]
         json: bool,
+        /// Prove only part K of N of the selected labs (`1/3`): a stable split, balanced by
+        /// the phase times in compose/bench/validate-times.json when there is one.
+        #[arg(long, value_name = "K/N")]
+        partition: Option<crate::validate::partition::Partition>,
+        /// Also prove the starter, near-misses and solution on a stack whose demo looks this
+        /// old (`10m`: older than the longest window the lab reads), reported as `aged:` phases
+        /// (labs whose stack runs the demo workload).
+        #[arg(long, value_name = "DURATION", value_parser = crate::validate::parse_age)]
+        age: Option<std::time::Duration>,
+        /// Merge these `--json` reports (the parts of a `--partition` run) into one, instead
+        /// of validating; prints it (`--json`) or its tables, and writes `--junit`.
+        #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["ids", "all", "section", "partition", "age"])]
+        merge: Vec<PathBuf>,
     },
     /// Check every lab manifest, stack and images file without Docker.
     Lint,

@@ -3,7 +3,8 @@
 //!
 //! Layout: `cli` (arguments), `commands` (one module per command group), `lab` (content),
 //! `stack` (Compose subset and images), `runtime` (Docker, the only bollard user), `check`
-//! (the grader), `report` (pure rendering), `component` (demo workload and webhook sink).
+//! (the grader), `report` (pure rendering), `component` (demo workload and webhook sink),
+//! `validate` (the live proof of every lab).
 
 pub mod check;
 pub mod cli;
@@ -19,6 +20,7 @@ pub mod progress;
 pub mod report;
 pub mod runtime;
 pub mod stack;
+pub mod validate;
 pub mod workspace;
 
 pub use error::Error;

@@ -157,3 +157,225 @@ fn an_online_only_lab_is_validated_when_its_images_are_here_and_skipped_by_name_
         .collect();
     assert!(left.is_empty(), "validate left {left:?}");
 }
+
+/// A lab folder that loads (the manifests corpus's reference manifest), plus these files.
+fn lab_folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::fs::read_to_string(repo.join("tests/fixtures/manifests/unknown-field/lab.yaml"))
+        .unwrap()
+        .replace("sumary: t\n", "");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(p.join("lab.yaml"), manifest).unwrap();
+    std::fs::write(p.join("README.md"), "# x").unwrap();
+    for d in ["starter", "solution"] {
+        std::fs::create_dir_all(p.join(d)).unwrap();
+    }
+    for (path, content) in files {
+        let f = p.join(path);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, content).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn a_lab_holds_variants_as_one_folder_each() {
+    let dir = lab_folder(&[
+        ("variants/flow-style/prometheus/prometheus.yml", GOOD),
+        ("variants/sixty-seconds/prometheus/prometheus.yml", GOOD),
+    ]);
+    let lab = promlab::lab::Lab::load(dir.path()).expect("variants/ is a known folder");
+    let names: Vec<String> = lab.variants().unwrap().into_keys().collect();
+    assert_eq!(names, ["flow-style", "sixty-seconds"]);
+    assert!(
+        lab.content_dirs()
+            .contains(&dir.path().join("variants/flow-style")),
+        "variants are lab content: linted like near-misses"
+    );
+    let dir = lab_folder(&[("variants/prometheus.yml", GOOD)]);
+    let err = promlab::lab::Lab::load(dir.path()).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: variants/ holds one folder per variant (an overlay of workspace files), not loose files",
+            dir.path().join("variants/prometheus.yml").display()
+        )
+    );
+}
+
+/// A validate `--json` report of one lab (format 2), as a part of a partitioned run writes it.
+fn part_report(k: usize, lab: &str, verdict: &str, grade: f64) -> String {
+    let ok = verdict == "passed";
+    format!(
+        r#"{{"format_version": 2, "wall_seconds": {w}, "jobs": 4, "partitions": ["{k}/2"],
+  "labs": [{{"lab": "{lab}", "verdict": "{verdict}", "note": null, "seconds": {w}, "attempts": 1,
+    "phases": [{{"name": "variant:flow-style", "ok": {ok}, "problem": {problem}, "seconds": {grade},
+      "waits": {{"stack": 0.7, "prepare": 0.1, "solve": 0.0, "grade": {grade}}},
+      "failed": [], "checks": [{{"id": "node-target-up", "status": "{status}", "seconds": {grade}}}]}}]}}]}}"#,
+        w = grade + 1.0,
+        problem = if ok {
+            "null".to_string()
+        } else {
+            "\"variant `flow-style` is a correct answer but fails node-target-up: the grader rejects it\""
+                .to_string()
+        },
+        status = if ok { "pass" } else { "fail" },
+    )
+}
+
+#[test]
+fn the_parts_of_a_partitioned_run_merge_into_one_report() {
+    let env = support::data_root();
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.json");
+    let b = dir.path().join("b.json");
+    std::fs::write(&a, part_report(1, "25.8", "passed", 3.0)).unwrap();
+    std::fs::write(&b, part_report(2, "25.9", "failed", 12.5)).unwrap();
+    let xml = dir.path().join("all.xml");
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let out = env.run(&["validate", "--merge", a, b, "--junit", xml.to_str().unwrap()]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "a failed lab fails the merge: {t}");
+    assert!(
+        t.contains("2 labs validated live (1 passed, 1 failed), 0 skipped as online-only in 13.5s (6.8s per lab, --jobs 8, partition 1/2 + 2/2)"),
+        "{t}"
+    );
+    assert!(t.contains("slowest labs"), "{t}");
+    let row = t
+        .lines()
+        .find(|l| l.trim_start().starts_with("25.9"))
+        .expect("25.9 in the table");
+    assert!(row.contains("node-target-up 12.5s (variant:flow-style)"), "{t}");
+    let junit = std::fs::read_to_string(&xml).unwrap();
+    assert!(
+        junit.contains("variant `flow-style` is a correct answer but fails node-target-up"),
+        "{junit}"
+    );
+    let out = env.run(&["validate", "--merge", a, b, "--json"]);
+    let merged: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let labs: Vec<&str> = merged["labs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["lab"].as_str().unwrap())
+        .collect();
+    assert_eq!(labs, ["25.8", "25.9"]);
+    // The same part twice is not one split.
+    let out = env.run(&["validate", "--merge", a, a]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("lab 25.8 is in both"), "{}", text(&out));
+}
+
+#[test]
+fn a_bad_partition_or_age_says_what_to_write() {
+    let env = support::data_root();
+    let out = env.run(&["validate", "--all", "--partition", "3/2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("write K/N with 1 ≤ K ≤ N"), "{}", text(&out));
+    let out = env.run(&["validate", "--all", "--age", "ten minutes"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("write e.g. 10m"), "{}", text(&out));
+}
+
+#[test]
+#[ignore = "live: needs Docker and the built images (make test)"]
+fn variants_are_proven_in_partitions_whose_reports_merge() {
+    let m10 = manifest("25.10", "Mergers and Acquisitions Integration");
+    let m21 = manifest("25.21", "Monitoring Security Strategy");
+    // GOOD written differently: flow style, other order, a 2000ms interval.
+    const FLOW: &str = "scrape_configs: [{job_name: node, static_configs: [{targets: ['node-exporter:9100']}]}, {job_name: prometheus, static_configs: [{targets: ['localhost:9090']}]}]\nglobal: {scrape_interval: 2000ms}\n";
+    let env = setup_with(&[
+        (
+            "25.10",
+            "Mergers and Acquisitions Integration",
+            "base",
+            "",
+            &[
+                ("lab.yaml", &m10),
+                ("variants/flow-style/prometheus/prometheus.yml", FLOW),
+            ],
+        ),
+        // A "variant" that is wrong: validate must name the check it fails.
+        (
+            "25.21",
+            "Monitoring Security Strategy",
+            "base",
+            "",
+            &[
+                ("lab.yaml", &m21),
+                ("variants/localhost/prometheus/prometheus.yml", LOCALHOST),
+            ],
+        ),
+    ]);
+    for id in ["25.10", "25.21"] {
+        let lab = env.root.path().join(format!("labs/25-cto/{id}-fixture"));
+        let _ = std::fs::remove_dir_all(lab.join("near-miss"));
+        let _ = std::fs::remove_file(lab.join("starter/answers.yaml"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let part = |k: usize| {
+        let json = dir.path().join(format!("p{k}.json"));
+        let xml = dir.path().join(format!("p{k}.xml"));
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_promlab"))
+            .args(["validate", "25.10", "25.21", "--jobs", "2", "--json"])
+            .args(["--partition", &format!("{k}/2"), "--junit"])
+            .arg(&xml)
+            .env("PROMLAB_ROOT", env.root.path())
+            .env("PROMLAB_HOME", env.home.path())
+            .env("PROMLAB_IMAGES", "compose/images.local.yaml")
+            .stdout(std::fs::File::create(&json).unwrap())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        (child, json, xml)
+    };
+    // The two parts run side by side, as two CI jobs would.
+    let (c1, j1, x1) = part(1);
+    let (c2, j2, x2) = part(2);
+    let o1 = c1.wait_with_output().unwrap();
+    let o2 = c2.wait_with_output().unwrap();
+    let e1 = String::from_utf8_lossy(&o1.stderr).to_string();
+    let e2 = String::from_utf8_lossy(&o2.stderr).to_string();
+    assert_eq!(
+        o1.status.code(),
+        Some(0),
+        "part 1 holds 25.10, whose variant is right: {e1}"
+    );
+    assert!(e1.contains("partition 1/2: 1 labs (25.10)"), "{e1}");
+    assert!(e1.contains("variant:flow-style ok"), "{e1}");
+    assert_eq!(o2.status.code(), Some(1), "{e2}");
+    assert!(
+        e2.contains("variant `localhost` is a correct answer but fails node-target-up, node-up"),
+        "{e2}"
+    );
+    let xml2 = std::fs::read_to_string(&x2).unwrap();
+    assert!(xml2.contains("testcase name=\"variant:localhost\""), "{xml2}");
+    assert!(
+        std::fs::read_to_string(&x1)
+            .unwrap()
+            .contains("testsuite name=\"25.10\"")
+    );
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&j1).unwrap()).unwrap();
+    let phases = report["labs"][0]["phases"].as_array().unwrap();
+    let names: Vec<&str> = phases.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["starter", "variant:flow-style", "solution"]);
+    assert!(
+        phases[0]["waits"]["stack"].as_f64().unwrap() > 0.0,
+        "the first phase started the stack: {report}"
+    );
+    assert!(
+        phases[2]["waits"]["solve"].as_f64().unwrap() > 0.0,
+        "the solution phase timed applying it: {report}"
+    );
+    let out = env.run(&["validate", "--merge", j1.to_str().unwrap(), j2.to_str().unwrap()]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("2 labs validated live (1 passed, 1 failed)"), "{t}");
+    assert!(t.contains("slowest phases"), "{t}");
+    let left: Vec<String> = support::docker_names("container", "io.promlab.managed=true")
+        .into_iter()
+        .filter(|n| n.contains("-25-10-") || n.contains("-25-21-"))
+        .collect();
+    assert!(left.is_empty(), "validate left {left:?}");
+}

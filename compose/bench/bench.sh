@@ -53,17 +53,24 @@ rss_up=$( { /usr/bin/time -f '%M' "$BIN" up 1.1 --workspace "$work" >/dev/null; 
 "$BIN" down 1.1 >/dev/null
 # validate --all: with the default --jobs (4 stacks per core, at most 8), and with
 # BENCH_VALIDATE_JOBS="2 …" also at those; each its own wall time and peak RSS.
-vlines=(); rss_validate=0
+# The default run's JSON report is kept as compose/bench/validate-times.json: the recorded
+# phase times `validate --partition` balances by; its slowest labs and phases and the waits
+# summed over all phases (`validate --merge` of the one report) go into results.md.
+vlines=(); rss_validate=0; vtables=""
 if [ "${BENCH_VALIDATE:-1}" = 1 ]; then
   for j in default ${BENCH_VALIDATE_JOBS:-}; do
-    args=(validate --all); [ "$j" = default ] || args+=(--jobs "$j")
+    args=(validate --all --json); [ "$j" = default ] || args+=(--jobs "$j")
     # Per validated lab: online-only labs are skipped where their images cannot be pulled.
     labs=$(grep -L "^online_only:" labs/*/*/lab.yaml | wc -l)
     vstart=$(now)
-    rss=$( { /usr/bin/time -f '%M' "$BIN" "${args[@]}" >/dev/null; } 2>&1 | tail -1 )
+    rss=$( { /usr/bin/time -f '%M' "$BIN" "${args[@]}" >"$work/validate-$j.json" 2>/dev/null; } 2>&1 | tail -1 )
     vsecs=$(echo "$(now) - $vstart" | bc)
     [ "$rss" -gt "$rss_validate" ] && rss_validate=$rss
     vlines+=("| promlab validate --all --jobs $j (wall, $labs labs: $(echo "scale=1; $vsecs / $labs" | bc) s per lab) | $vsecs | 1 run |")
+    if [ "$j" = default ]; then
+      cp "$work/validate-$j.json" compose/bench/validate-times.json
+      vtables=$("$BIN" validate --merge compose/bench/validate-times.json || true)
+    fi
   done
 fi
 # Interrupted `up`s (compose/bench/interrupts.sh, 50 runs of `up 4.1 --fresh` hit by SIGINT or
@@ -89,6 +96,7 @@ mk8=$(median "${k8[@]}")
   echo "| promlab check on a satisfied lab (1.8, $checks8 checks, all pass) | $mk8 | 20 runs |"
   for l in "${vlines[@]}"; do echo "$l"; done
   [ -z "$iline" ] || { echo; echo "$iline"; }
+  [ -z "$vtables" ] || { echo; echo '```'; echo "$vtables"; echo '```'; }
   echo
   echo "Peak RSS of the CLI: up $((rss_up / 1024)) MB, check $((rss_check / 1024)) MB, validate --all $((rss_validate / 1024)) MB."
 } | tee compose/bench/results.md

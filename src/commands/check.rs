@@ -175,6 +175,13 @@ pub async fn apply_solution(docker: &Docker, catalog: &Catalog, run: &Running) -
         &run.workspace,
         &super::session::param_vars(&lab, run.seed),
     )?;
+    fill_answers(docker, catalog, run).await
+}
+
+/// Writes the lab's `solution_answers` into the workspace's answers.yaml, computed live once
+/// the files in the workspace are applied (the solution's, or a validate variant's).
+pub async fn fill_answers(docker: &Docker, catalog: &Catalog, run: &Running) -> Result<(), Error> {
+    let lab = rendered_lab(catalog, run)?;
     if !lab.manifest.solution_answers.is_empty() {
         let ctx = context(docker, lab.clone(), run, Mode::default());
         crate::check::solution::write_answers(&ctx, &lab.manifest.solution_answers).await?;

@@ -205,6 +205,14 @@ pub fn lint_lab(catalog: &Catalog, lab: &Lab) -> Vec<String> {
             out.push(format!("{}: near-miss `{name}` is empty", dir.display()));
         }
     }
+    for (name, dir) in lab.variants().unwrap_or_default() {
+        if std::fs::read_dir(&dir)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(true)
+        {
+            out.push(format!("{}: variant `{name}` is empty", dir.display()));
+        }
+    }
     out
 }
 

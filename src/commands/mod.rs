@@ -8,7 +8,6 @@ pub mod lint;
 pub mod list;
 pub mod session;
 pub mod up;
-pub mod validate;
 
 use clap::CommandFactory;
 
@@ -71,7 +70,24 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             retries,
             junit,
             json,
-        } => validate::validate(ids, all, section, jobs, retries, junit, json).await,
+            partition,
+            age,
+            merge,
+        } => {
+            let opts = crate::validate::Options {
+                ids,
+                all,
+                sections: section,
+                jobs,
+                retries,
+                junit,
+                json,
+                partition,
+                age,
+                merge,
+            };
+            crate::validate::validate(opts).await
+        }
         Command::Lint => lint::lint(),
         Command::Doctor => doctor::doctor().await,
         Command::Images { action } => doctor::images(action).await,

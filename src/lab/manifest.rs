@@ -71,6 +71,7 @@ const ALLOWED_ENTRIES: &[&str] = &[
     "starter",
     "solution",
     "near-miss",
+    "variants",
     "hidden",
 ];
 
@@ -81,11 +82,12 @@ impl Lab {
         let text = read_text(&path)?;
         let manifest: Manifest = yaml::from_str(&path, &text)?;
         let lab = Lab {
-            near_misses: list_near_misses(dir)?,
+            near_misses: list_overlays(dir, "near-miss")?,
             manifest,
             dir: dir.to_path_buf(),
             text,
         };
+        lab.variants()?;
         lab.validate()?;
         Ok(lab)
     }
@@ -120,7 +122,14 @@ impl Lab {
     pub fn content_dirs(&self) -> Vec<PathBuf> {
         let mut out = vec![self.starter_dir(), self.solution_dir(), self.dir.join("hidden")];
         out.extend(self.near_misses.values().cloned());
+        out.extend(self.variants().unwrap_or_default().into_values());
         out
+    }
+
+    /// Variant overlays (`variants/NAME/`: correct answers written differently from the
+    /// solution, overlaid on the starter like near-misses): name → folder.
+    pub fn variants(&self) -> Result<BTreeMap<String, PathBuf>, LabError> {
+        list_overlays(&self.dir, "variants")
     }
 
     /// Whether the starter or the solution provides this workspace-relative path (a file or
@@ -408,8 +417,8 @@ fn read_dir_names(dir: &Path) -> Result<Vec<String>, LabError> {
     Ok(out)
 }
 
-fn list_near_misses(dir: &Path) -> Result<BTreeMap<String, PathBuf>, LabError> {
-    let nm = dir.join("near-miss");
+fn list_overlays(dir: &Path, folder: &str) -> Result<BTreeMap<String, PathBuf>, LabError> {
+    let nm = dir.join(folder);
     let mut out = BTreeMap::new();
     if !nm.exists() {
         return Ok(out);
@@ -419,7 +428,10 @@ fn list_near_misses(dir: &Path) -> Result<BTreeMap<String, PathBuf>, LabError> {
         if !p.is_dir() {
             return Err(LabError::at(
                 &p,
-                "near-miss/ holds one folder per near-miss (an overlay of workspace files), not loose files",
+                format!(
+                    "{folder}/ holds one folder per {} (an overlay of workspace files), not loose files",
+                    folder.trim_end_matches('s')
+                ),
             ));
         }
         out.insert(name, p);
