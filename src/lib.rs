@@ -19,6 +19,7 @@ pub mod report;
 pub mod runtime;
 pub mod stack;
 pub mod workspace;
+pub mod yaml;
 
 pub use error::Error;
 

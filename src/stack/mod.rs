@@ -17,7 +17,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lab::{LabError, read_text, yaml};
+use crate::yaml::{self, LabError, read_text};
 
 /// A stack file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -336,20 +336,6 @@ pub fn check_references(
 fn is_root_user(user: &str) -> bool {
     let u = user.split(':').next().unwrap_or(user).trim();
     u == "root" || u == "0"
-}
-
-/// Hints for Compose keys promlab deliberately does not support (they would give a
-/// container power over the machine), appended to serde's "unknown field" message.
-pub fn unsupported_key_hint(key: &str) -> Option<&'static str> {
-    match key {
-        "privileged" | "cap_add" | "devices" | "security_opt" => Some(
-            "promlab runs no privileged containers and adds no capabilities or devices: remove it (a lab cannot need it)",
-        ),
-        "network_mode" | "pid" | "ipc" | "userns_mode" => {
-            Some("promlab runs every service on the lab's own network and namespaces: remove it")
-        }
-        _ => None,
-    }
 }
 
 /// The 1-based line of the first line holding `needle` inside service `service`'s block of a
