@@ -125,8 +125,8 @@ pub fn build(
         if let Some(r) = &meta.reload {
             c_labels.insert(LABEL_RELOAD.to_string(), r.clone());
         }
-        if let Some(r) = &meta.role {
-            c_labels.insert(LABEL_ROLE.to_string(), r.clone());
+        if let Some(r) = meta.role {
+            c_labels.insert(LABEL_ROLE.to_string(), r.as_str().to_string());
         }
         if !meta.restart_on.is_empty() {
             c_labels.insert(LABEL_RESTART_ON.to_string(), meta.restart_on.join(","));

@@ -104,9 +104,9 @@ pub struct ServiceMeta {
     /// HTTP path to POST to reload configuration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reload: Option<String>,
-    /// What the service is: prometheus, alertmanager, demo, sink, exporter, …
+    /// What the service is (see [`Role`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
+    pub role: Option<Role>,
     /// Workspace files read only at start (`prometheus/web.yml`: whether to serve TLS):
     /// when one changes, `check` restarts the service instead of reloading it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -336,6 +336,48 @@ pub fn check_references(
 fn is_root_user(user: &str) -> bool {
     let u = user.split(':').next().unwrap_or(user).trim();
     u == "root" || u == "0"
+}
+
+/// What a service is (`x-promlab: {role: …}`): the grader finds servers by role, and the
+/// role is written on the container (`io.promlab.role`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A Prometheus server.
+    Prometheus,
+    /// An Alertmanager.
+    Alertmanager,
+    /// Grafana.
+    Grafana,
+    /// An instance of promlab's demo workload.
+    Demo,
+    /// promlab's webhook sink (receives Alertmanager's notifications).
+    Sink,
+    /// An exporter (node exporter, blackbox, …).
+    Exporter,
+    /// Another application the lab scrapes.
+    App,
+}
+
+impl Role {
+    /// The name written in stack files and on container labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Prometheus => "prometheus",
+            Role::Alertmanager => "alertmanager",
+            Role::Grafana => "grafana",
+            Role::Demo => "demo",
+            Role::Sink => "sink",
+            Role::Exporter => "exporter",
+            Role::App => "app",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
 }
 
 /// The 1-based line of the first line holding `needle` inside service `service`'s block of a
