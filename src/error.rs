@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use crate::exit;
-use crate::lab::LabError;
 use crate::runtime::RuntimeError;
+use crate::yaml::LabError;
 
 /// Why a command stopped.
 #[derive(Debug, thiserror::Error)]

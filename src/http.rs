@@ -1,4 +1,5 @@
-//! The one HTTP client factory (timeouts, user agent) and error-chain → one-line text.
+//! The one HTTP client factory (timeouts, user agent), the one place a URL's scheme is
+//! switched to HTTPS, and error-chain → one-line text.
 
 use std::time::Duration;
 
@@ -22,6 +23,36 @@ pub fn client(timeout: Duration) -> reqwest::Client {
         .unwrap_or_default()
 }
 
+/// The scheme a lab service speaks: plain HTTP unless its web config turns TLS on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    /// `http://`
+    Http,
+    /// `https://`
+    Https,
+}
+
+impl Scheme {
+    /// The URL prefix (`http://`, `https://`).
+    pub(crate) fn prefix(self) -> &'static str {
+        match self {
+            Scheme::Http => "http://",
+            Scheme::Https => "https://",
+        }
+    }
+
+    /// `url` (`http://…` or `https://…`) with this scheme; any other text is returned as is.
+    pub(crate) fn rebase(self, url: &str) -> String {
+        let rest = url
+            .strip_prefix(Scheme::Http.prefix())
+            .or_else(|| url.strip_prefix(Scheme::Https.prefix()));
+        match rest {
+            Some(rest) => format!("{}{rest}", self.prefix()),
+            None => url.to_string(),
+        }
+    }
+}
+
 /// Whether an answer to a plain-HTTP request says the port speaks HTTPS: Go's servers
 /// answer 400 "Client sent an HTTP request to an HTTPS server".
 pub fn is_https_refusal(status: u16, body: &str) -> bool {
@@ -40,7 +71,7 @@ pub async fn serves_https(client: &reqwest::Client, base: &str) -> bool {
         Ok(r) if r.status().as_u16() == 400 => r.text().await.is_ok_and(|b| is_https_refusal(400, &b)),
         Ok(_) => false,
         Err(_) => {
-            let tls = base.replacen("http://", "https://", 1);
+            let tls = Scheme::Https.rebase(base);
             client
                 .get(format!("{tls}/"))
                 .timeout(Duration::from_secs(3))
@@ -71,4 +102,24 @@ pub fn describe(e: &reqwest::Error) -> String {
         return format!("connection failed ({msg})");
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scheme_replaces_the_other_one() {
+        assert_eq!(
+            Scheme::Https.rebase("http://127.0.0.1:9090/x"),
+            "https://127.0.0.1:9090/x"
+        );
+        assert_eq!(
+            Scheme::Http.rebase("https://127.0.0.1:9090"),
+            "http://127.0.0.1:9090"
+        );
+        assert_eq!(Scheme::Https.rebase("https://h"), "https://h");
+        assert_eq!(Scheme::Https.rebase("unix:///x"), "unix:///x");
+        assert_eq!(Scheme::Https.prefix(), "https://");
+    }
 }

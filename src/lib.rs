@@ -5,6 +5,9 @@
 //! `stack` (Compose subset and images), `runtime` (Docker, the only bollard user), `check`
 //! (the grader), `report` (pure rendering), `component` (demo workload and webhook sink),
 //! `validate` (the live proof of every lab).
+//! Shared leaves: `yaml` (the only YAML-crate user: lab data files, file:line errors),
+//! `http` (clients, the HTTPS switch), `poll` (waiting with a deadline), `hash` (SHA-256),
+//! `learner_progress` (the learner's progress file), `workspace`, `duration`, `exit`.
 
 pub mod check;
 pub mod cli;
@@ -13,17 +16,21 @@ pub mod component;
 pub mod duration;
 pub mod error;
 pub mod exit;
+mod hash;
 pub mod http;
 pub mod lab;
-pub mod poll;
-pub mod progress;
+pub mod learner_progress;
+mod poll;
 pub mod report;
 pub mod runtime;
 pub mod stack;
 pub mod validate;
 pub mod workspace;
+pub mod yaml;
 
 pub use error::Error;
+/// The old path of [`learner_progress`], kept until every caller says the new one.
+pub use learner_progress as progress;
 
 /// Runs a parsed command line and returns the process exit code. Errors are printed here,
 /// as one sentence on stderr.

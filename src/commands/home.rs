@@ -7,7 +7,7 @@ use super::session::group;
 use crate::error::Error;
 use crate::exit;
 use crate::lab::{Catalog, LabId};
-use crate::progress::{Progress, Stack, next};
+use crate::learner_progress::{Progress, Stack, next};
 use crate::runtime::docker::Docker;
 use crate::runtime::plan::project_name;
 

@@ -126,9 +126,8 @@ pub fn lint_lab(catalog: &Catalog, lab: &Lab) -> Vec<String> {
                     .services
                     .get(&p.server)
                     .and_then(|s| s.promlab.as_ref())
-                    .and_then(|m| m.role.clone())
-                    .unwrap_or_default();
-                if role != "prometheus" {
+                    .and_then(|m| m.role);
+                if role != Some(crate::stack::Role::Prometheus) {
                     // Another query language (MetricsQL on VictoriaMetrics): the server judges it.
                     continue;
                 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::exit;
 use crate::lab::{Catalog, LabId};
-use crate::progress::Progress;
+use crate::learner_progress::Progress;
 
 /// One topic row.
 #[derive(Debug, Serialize)]

@@ -11,7 +11,7 @@ use crate::lab::{Catalog, Lab, LabId, yaml};
 use crate::runtime::docker::Docker;
 use crate::runtime::plan::project_name;
 use crate::runtime::{
-    LABEL_LAB, LABEL_PROJECT, LABEL_RELOAD, LABEL_ROLE, LABEL_SEED, LABEL_WORKSPACE, Owned,
+    ContainerState, LABEL_LAB, LABEL_PROJECT, LABEL_RELOAD, LABEL_ROLE, LABEL_SEED, LABEL_WORKSPACE, Owned,
 };
 
 /// A running lab.
@@ -238,7 +238,7 @@ pub fn param_vars(lab: &Lab, seed: u64) -> BTreeMap<String, String> {
 pub async fn shown_url(client: &reqwest::Client, c: &Owned) -> Option<String> {
     let url = c.url()?;
     if c.labels.contains_key(crate::runtime::LABEL_TLS) && crate::http::serves_https(client, &url).await {
-        return Some(url.replacen("http://", "https://", 1));
+        return Some(crate::http::Scheme::Https.rebase(&url));
     }
     Some(url)
 }
@@ -284,7 +284,7 @@ pub fn context(docker: &Docker, lab: Lab, run: &Running, mode: crate::check::Mod
                     restart_on: c.label_list(crate::runtime::LABEL_RESTART_ON),
                     id: c.id.clone(),
                     role: c.label(LABEL_ROLE).to_string(),
-                    running: c.state == "running",
+                    running: c.state == ContainerState::Running,
                     reload: c.labels.get(LABEL_RELOAD).cloned(),
                     binds: c.label_list(crate::runtime::LABEL_BINDS),
                 },
@@ -338,7 +338,7 @@ mod tests {
             id: "x".into(),
             name: service.into(),
             labels: [(crate::runtime::LABEL_SERVICE.to_string(), service.to_string())].into(),
-            state: "running".into(),
+            state: ContainerState::Running,
             status: String::new(),
             ports: ports
                 .iter()

@@ -15,7 +15,7 @@ use crate::runtime::docker::Docker;
 use crate::runtime::lock::{LockError, ProjectLock, lock_path};
 use crate::runtime::plan::{self, PlanInput, project_name};
 use crate::runtime::up::{UpEvent, apply, ensure_images, roll_back};
-use crate::runtime::{Owned, RuntimeError, StackPlan};
+use crate::runtime::{ContainerState, Owned, RuntimeError, StackPlan};
 use crate::stack::Stack;
 use crate::stack::images::ImageMap;
 use crate::workspace::{self, Prepared};
@@ -300,7 +300,7 @@ async fn up_locked(
         let complete = services.iter().all(|s| {
             run.containers
                 .iter()
-                .any(|c| c.service() == s && c.state == "running")
+                .any(|c| c.service() == s && c.state == ContainerState::Running)
         });
         if complete {
             if workspace_dir.is_some() && !same_folder(&ws, &run.workspace) {
@@ -396,7 +396,7 @@ async fn up_locked(
     bar.finish_and_clear();
     let owned = result?;
     cancel.check()?;
-    let mut saved = crate::progress::Progress::load();
+    let mut saved = crate::learner_progress::Progress::load();
     saved.current = Some(id);
     saved.save();
     println!(

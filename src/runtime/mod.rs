@@ -137,12 +137,69 @@ pub struct Owned {
     pub name: String,
     /// Its labels.
     pub labels: BTreeMap<String, String>,
-    /// `running`, `exited`, `created`, …
-    pub state: String,
+    /// What Docker says the container is doing.
+    pub state: ContainerState,
     /// Docker's status line (`Up 3 minutes`).
     pub status: String,
     /// Published ports: (container port, host ip, host port).
     pub ports: Vec<(u16, String, u16)>,
+}
+
+/// A container's state as Docker reports it (`docker ps`'s STATE column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerState {
+    /// Created, never started.
+    Created,
+    /// Running.
+    Running,
+    /// Paused.
+    Paused,
+    /// Being restarted.
+    Restarting,
+    /// Being removed.
+    Removing,
+    /// Stopped.
+    Exited,
+    /// Failed to stop or be removed.
+    Dead,
+    /// A state this promlab does not know (a newer engine's).
+    Unknown,
+}
+
+impl ContainerState {
+    /// The state Docker names `s` (`running`, `exited`, …).
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "created" => Self::Created,
+            "running" => Self::Running,
+            "paused" => Self::Paused,
+            "restarting" => Self::Restarting,
+            "removing" => Self::Removing,
+            "exited" => Self::Exited,
+            "dead" => Self::Dead,
+            _ => Self::Unknown,
+        }
+    }
+
+    /// Docker's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Running => "running",
+            Self::Paused => "paused",
+            Self::Restarting => "restarting",
+            Self::Removing => "removing",
+            Self::Exited => "exited",
+            Self::Dead => "dead",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for ContainerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
 }
 
 impl Owned {

@@ -125,8 +125,8 @@ pub fn build(
         if let Some(r) = &meta.reload {
             c_labels.insert(LABEL_RELOAD.to_string(), r.clone());
         }
-        if let Some(r) = &meta.role {
-            c_labels.insert(LABEL_ROLE.to_string(), r.clone());
+        if let Some(r) = meta.role {
+            c_labels.insert(LABEL_ROLE.to_string(), r.as_str().to_string());
         }
         if !meta.restart_on.is_empty() {
             c_labels.insert(LABEL_RESTART_ON.to_string(), meta.restart_on.join(","));
@@ -253,7 +253,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn stack() -> Stack {
-        serde_yaml::from_str(
+        crate::yaml::parse(
             "services:\n  prometheus:\n    image: prometheus\n    command: [--config.file=/etc/prometheus/prometheus.yml]\n    ports: [\"127.0.0.1:9090:9090\"]\n    volumes: [\"./prometheus:/etc/prometheus:ro\", \"data:/prometheus\"]\n    depends_on: [node-exporter]\n    x-promlab: {port: 9090, ready: /-/ready, reload: /-/reload, role: prometheus}\n  node-exporter:\n    image: node-exporter\n    ports: [\"127.0.0.1:9100:9100\"]\n    x-promlab: {port: 9100, ready: /metrics}\nvolumes:\n  data: {}\n",
         )
         .unwrap()

@@ -3,6 +3,7 @@
 //! rollback (by label, checked) on failure; on a signal it stops between steps that create
 //! objects and leaves the rollback to its caller.
 
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use futures::future::{join_all, try_join_all};
@@ -11,6 +12,7 @@ use super::cancel::Cancel;
 use super::docker::{Docker, Removed};
 use super::plan::waves;
 use super::{LABEL_PROJECT, Owned, ReadyProbe, RuntimeError, StackPlan};
+use crate::poll;
 
 /// Something `up` wants the user to see.
 #[derive(Debug, Clone)]
@@ -92,35 +94,36 @@ pub async fn apply(
 /// `NotRemoved` with what is still there.
 pub async fn roll_back(docker: &Docker, project: &str) -> Result<Removed, RuntimeError> {
     let labels = [(LABEL_PROJECT, project)];
-    let give_up = Instant::now() + Duration::from_secs(20);
     let mut removed = Removed::default();
-    loop {
-        let error = match docker.remove_all(&labels).await {
-            Ok(r) => {
-                removed.add(r);
-                None
+    let outcome = poll::until(
+        tokio::time::Instant::now() + Duration::from_secs(20),
+        Duration::from_millis(250),
+        async || {
+            let error = match docker.remove_all(&labels).await {
+                Ok(r) => {
+                    removed.add(r);
+                    None
+                }
+                Err(e) => Some(e.to_string()),
+            };
+            match docker.count_owned(&labels).await {
+                Ok(l) if l.is_empty() => ControlFlow::Break(()),
+                Ok(l) => ControlFlow::Continue((
+                    l.to_string(),
+                    error.unwrap_or_else(|| "they came back after removal".to_string()),
+                )),
+                Err(e) => ControlFlow::Continue(("an unknown number of objects".to_string(), e.to_string())),
             }
-            Err(e) => Some(e.to_string()),
-        };
-        let left = docker.count_owned(&labels).await;
-        match left {
-            Ok(l) if l.is_empty() => return Ok(removed),
-            Ok(l) if Instant::now() >= give_up => {
-                return Err(RuntimeError::NotRemoved {
-                    project: project.to_string(),
-                    left: l.to_string(),
-                    detail: error.unwrap_or_else(|| "they came back after removal".to_string()),
-                });
-            }
-            Err(e) if Instant::now() >= give_up => {
-                return Err(RuntimeError::NotRemoved {
-                    project: project.to_string(),
-                    left: "an unknown number of objects".to_string(),
-                    detail: e.to_string(),
-                });
-            }
-            _ => tokio::time::sleep(Duration::from_millis(250)).await,
-        }
+        },
+    )
+    .await;
+    match outcome {
+        Ok(()) => Ok(removed),
+        Err((left, detail)) => Err(RuntimeError::NotRemoved {
+            project: project.to_string(),
+            left,
+            detail,
+        }),
     }
 }
 
@@ -239,47 +242,51 @@ async fn wait_ready(
             .map(|hp| format!("http://127.0.0.1:{hp}{}", p.path)),
         _ => None,
     };
-    let mut last = "not probed yet".to_string();
     let mut tick = 0u32;
-    loop {
-        if tick.is_multiple_of(20) || url.is_none() {
-            let (running, code) = docker.state(id).await?;
-            if !running {
-                return Err(RuntimeError::Exited {
-                    service: service.to_string(),
-                    code,
-                    logs: indent(&docker.logs_tail(id, 15).await),
-                });
+    let outcome = poll::until(
+        poll::deadline_after(started, deadline),
+        Duration::from_millis(20),
+        async || {
+            tick += 1;
+            if (tick - 1).is_multiple_of(20) || url.is_none() {
+                match docker.state(id).await {
+                    Err(e) => return ControlFlow::Break(Err(e)),
+                    Ok((false, code)) => {
+                        return ControlFlow::Break(Err(RuntimeError::Exited {
+                            service: service.to_string(),
+                            code,
+                            logs: indent(&docker.logs_tail(id, 15).await),
+                        }));
+                    }
+                    Ok((true, _)) if url.is_none() => return ControlFlow::Break(Ok(())),
+                    Ok((true, _)) => {}
+                }
             }
-            if url.is_none() {
-                return Ok(());
-            }
-        }
-        if let Some(u) = url.clone() {
+            let u = url.clone().unwrap_or_default();
             match client.get(&u).send().await {
-                Ok(r) if r.status().is_success() => return Ok(()),
+                Ok(r) if r.status().is_success() => ControlFlow::Break(Ok(())),
                 Ok(r) if r.status().as_u16() == 400 && u.starts_with("http://") => {
                     // A web config that turns TLS on: the same path, over HTTPS.
                     let body = r.text().await.unwrap_or_default();
                     if crate::http::is_https_refusal(400, &body) {
-                        url = Some(u.replacen("http://", "https://", 1));
-                        continue;
+                        url = Some(crate::http::Scheme::Https.rebase(&u));
+                        return ControlFlow::Continue(format!("{u} asks for HTTPS"));
                     }
-                    last = format!("{u} answered 400: {}", body.trim());
+                    ControlFlow::Continue(format!("{u} answered 400: {}", body.trim()))
                 }
-                Ok(r) => last = format!("{u} answered {}", r.status()),
-                Err(e) => last = format!("{u}: {}", crate::http::describe(&e)),
+                Ok(r) => ControlFlow::Continue(format!("{u} answered {}", r.status())),
+                Err(e) => ControlFlow::Continue(format!("{u}: {}", crate::http::describe(&e))),
             }
-        }
-        if started.elapsed() > deadline {
-            return Err(RuntimeError::NotReady {
-                service: service.to_string(),
-                waited: deadline,
-                last,
-            });
-        }
-        tick += 1;
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        },
+    )
+    .await;
+    match outcome {
+        Ok(done) => done,
+        Err(last) => Err(RuntimeError::NotReady {
+            service: service.to_string(),
+            waited: deadline,
+            last,
+        }),
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::lab::{LabError, read_text, yaml};
+use crate::yaml::{self, LabError, read_text};
 
 /// The environment variable that selects an images file.
 pub const IMAGES_ENV: &str = "PROMLAB_IMAGES";

@@ -17,7 +17,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lab::{LabError, read_text, yaml};
+use crate::yaml::{self, LabError, read_text};
 
 /// A stack file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -104,9 +104,9 @@ pub struct ServiceMeta {
     /// HTTP path to POST to reload configuration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reload: Option<String>,
-    /// What the service is: prometheus, alertmanager, demo, sink, exporter, …
+    /// What the service is (see [`Role`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
+    pub role: Option<Role>,
     /// Workspace files read only at start (`prometheus/web.yml`: whether to serve TLS):
     /// when one changes, `check` restarts the service instead of reloading it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -338,17 +338,45 @@ fn is_root_user(user: &str) -> bool {
     u == "root" || u == "0"
 }
 
-/// Hints for Compose keys promlab deliberately does not support (they would give a
-/// container power over the machine), appended to serde's "unknown field" message.
-pub fn unsupported_key_hint(key: &str) -> Option<&'static str> {
-    match key {
-        "privileged" | "cap_add" | "devices" | "security_opt" => Some(
-            "promlab runs no privileged containers and adds no capabilities or devices: remove it (a lab cannot need it)",
-        ),
-        "network_mode" | "pid" | "ipc" | "userns_mode" => {
-            Some("promlab runs every service on the lab's own network and namespaces: remove it")
+/// What a service is (`x-promlab: {role: …}`): the grader finds servers by role, and the
+/// role is written on the container (`io.promlab.role`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A Prometheus server.
+    Prometheus,
+    /// An Alertmanager.
+    Alertmanager,
+    /// Grafana.
+    Grafana,
+    /// An instance of promlab's demo workload.
+    Demo,
+    /// promlab's webhook sink (receives Alertmanager's notifications).
+    Sink,
+    /// An exporter (node exporter, blackbox, …).
+    Exporter,
+    /// Another application the lab scrapes.
+    App,
+}
+
+impl Role {
+    /// The name written in stack files and on container labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Prometheus => "prometheus",
+            Role::Alertmanager => "alertmanager",
+            Role::Grafana => "grafana",
+            Role::Demo => "demo",
+            Role::Sink => "sink",
+            Role::Exporter => "exporter",
+            Role::App => "app",
         }
-        _ => None,
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
     }
 }
 

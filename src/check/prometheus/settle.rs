@@ -14,7 +14,7 @@ pub(crate) async fn await_first_scrapes(ctx: &Ctx, within: std::time::Duration) 
     let deadline = std::time::Instant::now() + within;
     for server in ctx.services_with_role("prometheus") {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
-        crate::poll::until(left, std::time::Duration::from_millis(500), || {
+        crate::poll::holds_within(left, std::time::Duration::from_millis(500), || {
             caught_up(ctx, server)
         })
         .await;
