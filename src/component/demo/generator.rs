@@ -57,12 +57,18 @@ pub(super) async fn run(demo: Arc<Demo>, mut rng: StdRng) {
     let mut running: Vec<Instant> = Vec::new();
     let mut shown: i64 = 0;
     let mut ticks: u64 = 0;
+    let mut last = Instant::now();
     loop {
         ticker.tick().await;
         let now = Instant::now();
         let t = demo.clock.at(now);
         demo.reconcile(unix_now());
-        budget += demo.pattern.rate(t) * TICK.as_secs_f64();
+        // The time since the last tick, not TICK: on a busy host ticks are skipped, and the
+        // rate must stay the pattern's (at most a second, so a paused container does not
+        // catch up in one burst).
+        let elapsed = now.saturating_duration_since(last).as_secs_f64().min(1.0);
+        last = now;
+        budget += demo.pattern.rate(t) * elapsed;
         while budget >= 1.0 {
             budget -= 1.0;
             let d = demo.simulate_one(t, &mut rng, true);
