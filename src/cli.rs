@@ -202,9 +202,10 @@ pub enum Command {
         /// Self-generated requests per second.
         #[arg(long, default_value_t = 5.0)]
         rps: f64,
-        /// Version reported by demo_build_info.
-        #[arg(long, default_value = "1.4.2")]
-        app_version: String,
+        /// Version reported by demo_build_info (default: 1.5.0 for instances
+        /// whose number is a multiple of 3, else 1.4.2).
+        #[arg(long)]
+        app_version: Option<String>,
     },
     /// Run the built-in webhook sink (used inside lab containers).
     #[command(hide = true)]

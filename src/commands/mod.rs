@@ -105,12 +105,18 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             rps,
             app_version,
         } => {
+            let age = std::env::var("DEMO_AGE").ok();
+            let age_s =
+                crate::component::parse_age(age.as_deref()).map_err(|e| Error::Other(e.to_string()))?;
+            let version = app_version
+                .unwrap_or_else(|| crate::component::pattern::default_build(&instance).0.to_string());
             let opts = crate::component::DemoOptions {
                 listen,
                 instance,
                 seed,
                 traffic_rps: rps,
-                version: app_version,
+                version,
+                age_s,
             };
             crate::component::run_demo(opts, shutdown_signal())
                 .await

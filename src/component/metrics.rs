@@ -18,9 +18,6 @@ use prometheus_client::registry::{Registry, Unit};
 /// Bucket bounds of `demo_http_request_duration_seconds`.
 pub const DURATION_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
-/// The `commit` label of `demo_build_info`.
-pub const BUILD_COMMIT: &str = "3f9c2e1";
-
 /// Labels of `demo_http_requests_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
@@ -105,9 +102,9 @@ pub struct Counters {
     pub checkout: Family<ResultLabels, Counter>,
 }
 
-/// The (route, method) pairs the generated traffic uses; their `200` and
-/// `500` series exist from the start at 0, so error ratios read 0, not "no
-/// data", while no fault is active.
+/// The (route, method) pairs the generated traffic uses; their `200`,
+/// `500`, `502` and `503` series exist from the start, so an error ratio
+/// never reads "no data".
 pub const TRAFFIC_MIX: [(&str, &str); 5] = [
     ("/api/orders", "GET"),
     ("/api/orders", "POST"),
@@ -133,7 +130,7 @@ impl Counters {
             checkout: Family::default(),
         };
         for (route, method) in TRAFFIC_MIX {
-            for code in ["200", "500"] {
+            for code in ["200", "500", "502", "503"] {
                 let _ = counters
                     .requests
                     .get_or_create(&RequestLabels { route, method, code });
@@ -255,7 +252,10 @@ impl DemoMetrics {
             "Build information",
             Info::new(vec![
                 ("version".to_string(), version.to_string()),
-                ("commit".to_string(), BUILD_COMMIT.to_string()),
+                (
+                    "commit".to_string(),
+                    super::pattern::commit_of(version).to_string(),
+                ),
             ]),
         );
         r.register(

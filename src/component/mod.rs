@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+pub use demo::pattern;
 pub use sink::{HookMode, Notification, NotificationStore};
 
 /// How long in-flight requests may run on after shutdown is asked for.
@@ -82,8 +83,13 @@ pub struct DemoOptions {
     pub seed: u64,
     /// Requests per second the internal traffic generator sends (0..=1000).
     pub traffic_rps: f64,
-    /// The `version` label of `demo_build_info`.
+    /// The `version` label of `demo_build_info` (by default the instance's
+    /// build: see [`pattern::default_build`]).
     pub version: String,
+    /// Seconds the demo behaves as if it had already run (`DEMO_AGE`): its
+    /// counters start pre-accumulated along the pattern, whose phase goes on
+    /// from there.
+    pub age_s: f64,
 }
 
 impl Default for DemoOptions {
@@ -94,6 +100,7 @@ impl Default for DemoOptions {
             seed: 1,
             traffic_rps: 5.0,
             version: "1.4.2".to_string(),
+            age_s: 0.0,
         }
     }
 }
@@ -110,6 +117,31 @@ impl Default for SinkOptions {
         Self {
             listen: SocketAddr::from(([0, 0, 0, 0], 9099)),
         }
+    }
+}
+
+/// Reads `DEMO_AGE` (`None` when unset): seconds, optionally with an `s`,
+/// `m` or `h` suffix (`600`, `600s`, `10m`, `2h`).
+pub fn parse_age(value: Option<&str>) -> Result<f64, ComponentError> {
+    let Some(raw) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(0.0);
+    };
+    let (number, unit) = match raw.char_indices().last() {
+        Some((i, 's')) => (&raw[..i], 1.0),
+        Some((i, 'm')) => (&raw[..i], 60.0),
+        Some((i, 'h')) => (&raw[..i], 3600.0),
+        _ => (raw, 1.0),
+    };
+    let invalid = || ComponentError::InvalidOption {
+        option: "DEMO_AGE",
+        value: raw.to_string(),
+        reason: "give the age in seconds (e.g. DEMO_AGE=600, or 10m, 2h), at most one week",
+    };
+    let seconds = number.trim().parse::<f64>().map_err(|_| invalid())? * unit;
+    if seconds.is_finite() && (0.0..=demo::MAX_AGE_S).contains(&seconds) {
+        Ok(seconds)
+    } else {
+        Err(invalid())
     }
 }
 
@@ -296,6 +328,31 @@ mod tests {
         };
         assert!(msg.starts_with(&format!("could not listen on {addr}")), "{msg}");
         assert!(msg.contains("--listen"), "{msg}");
+    }
+
+    #[test]
+    fn demo_age_is_read_in_seconds_or_with_a_unit() {
+        for (raw, want) in [
+            (None, 0.0),
+            (Some(""), 0.0),
+            (Some("600"), 600.0),
+            (Some("600s"), 600.0),
+            (Some("10m"), 600.0),
+            (Some(" 2h "), 7200.0),
+            (Some("1.5"), 1.5),
+        ] {
+            assert_eq!(parse_age(raw).ok(), Some(want), "{raw:?}");
+        }
+        for raw in ["abc", "-5", "10d", "8h5", "700000", "inf"] {
+            let e = parse_age(Some(raw))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                e.starts_with(&format!("invalid DEMO_AGE {raw:?}: give the age in seconds")),
+                "{e}"
+            );
+        }
     }
 
     #[tokio::test]
