@@ -15,6 +15,7 @@ pub mod exit;
 pub mod http;
 pub mod lab;
 pub mod progress;
+pub mod render;
 pub mod report;
 pub mod runtime;
 pub mod stack;
