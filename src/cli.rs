@@ -75,10 +75,60 @@ pub enum Command {
         /// The lab (default: the one whose workspace you are in, else the only running one).
         id: Option<LabId>,
     },
-    /// The next hint for a lab.
+    /// The current hint for a lab (the same one until you ask for the next).
     Hint {
         /// The lab (default: the one whose workspace you are in, else the only running one).
         id: Option<LabId>,
+        /// Move on to the following hint.
+        #[arg(long, conflicts_with = "all")]
+        next: bool,
+        /// Every hint of the lab.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Start the next lab of the roadmap.
+    Next {
+        /// Stop the current lab first (on a terminal promlab asks; elsewhere it keeps running).
+        #[arg(long)]
+        down: bool,
+        /// Seconds to wait for every service to be ready.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
+    /// Run a PromQL query on the lab's Prometheus: a table now, or charts over a range.
+    Query {
+        /// The PromQL expression, e.g. 'rate(demo_requests_total[1m])'.
+        expr: String,
+        /// The lab (default: the one whose workspace you are in, else the only running one).
+        #[arg(long)]
+        lab: Option<LabId>,
+        /// Chart the expression over this long, ending now (e.g. 10m, 1h).
+        #[arg(long, value_name = "DURATION")]
+        range: Option<String>,
+        /// Time between the range's points (default: one per column of the chart).
+        #[arg(long, value_name = "DURATION", requires = "range")]
+        step: Option<String>,
+        /// Print Prometheus' result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The lab Prometheus' scrape targets and their health (the web UI's Targets page).
+    Targets {
+        /// The lab (default: the one whose workspace you are in, else the only running one).
+        #[arg(long)]
+        lab: Option<LabId>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The lab Prometheus' alerting rules and their state (the web UI's Alerts page).
+    Alerts {
+        /// The lab (default: the one whose workspace you are in, else the only running one).
+        #[arg(long)]
+        lab: Option<LabId>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Back up your workspace, then apply the reference solution and check it.
     Solve {
@@ -252,6 +302,83 @@ mod tests {
         assert!(help.to_string().contains("Exit codes:"), "{help}");
         let unknown = Cli::try_parse_from(["promlab", "chekc"]).unwrap_err();
         assert_eq!(unknown.exit_code(), 2);
+    }
+
+    #[test]
+    fn learner_loop_commands_parse() {
+        let cli = Cli::try_parse_from(["promlab", "hint", "--next"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Hint {
+                id: None,
+                next: true,
+                all: false
+            })
+        ));
+        let cli = Cli::try_parse_from(["promlab", "hint", "4.2", "--all"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Hint {
+                id: Some(_),
+                next: false,
+                all: true
+            })
+        ));
+        assert!(Cli::try_parse_from(["promlab", "hint", "--next", "--all"]).is_err());
+        let cli = Cli::try_parse_from(["promlab", "next", "--down"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Next {
+                down: true,
+                timeout: 60
+            })
+        ));
+        let cli = Cli::try_parse_from([
+            "promlab",
+            "query",
+            "rate(x[1m])",
+            "--range",
+            "10m",
+            "--step",
+            "15s",
+            "--lab",
+            "1.1",
+        ])
+        .unwrap();
+        let Some(Command::Query {
+            expr,
+            lab,
+            range,
+            step,
+            json,
+        }) = cli.command
+        else {
+            panic!("not a query");
+        };
+        assert_eq!(
+            (expr.as_str(), range.as_deref(), step.as_deref(), json),
+            ("rate(x[1m])", Some("10m"), Some("15s"), false)
+        );
+        assert_eq!(lab.map(|l| l.to_string()).as_deref(), Some("1.1"));
+        // A step without a range is a usage error.
+        let err = Cli::try_parse_from(["promlab", "query", "up", "--step", "15s"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(matches!(
+            Cli::try_parse_from(["promlab", "targets", "--json"])
+                .unwrap()
+                .command,
+            Some(Command::Targets {
+                lab: None,
+                json: true
+            })
+        ));
+        assert!(matches!(
+            Cli::try_parse_from(["promlab", "alerts"]).unwrap().command,
+            Some(Command::Alerts {
+                lab: None,
+                json: false
+            })
+        ));
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod http;
 pub mod lab;
 pub mod learner_progress;
 mod poll;
+pub mod render;
 pub mod report;
 pub mod runtime;
 pub mod stack;
@@ -29,8 +30,6 @@ pub mod workspace;
 pub mod yaml;
 
 pub use error::Error;
-/// The old path of [`learner_progress`], kept until every caller says the new one.
-pub use learner_progress as progress;
 
 /// Runs a parsed command line and returns the process exit code. Errors are printed here,
 /// as one sentence on stderr.

@@ -11,7 +11,7 @@ use crate::check::{Mode, Report, reload, run_all};
 use crate::error::Error;
 use crate::exit;
 use crate::lab::{Catalog, LabId};
-use crate::progress::Progress;
+use crate::learner_progress::Progress;
 use crate::runtime::docker::Docker;
 use crate::workspace;
 
@@ -132,38 +132,6 @@ pub async fn watch(id: Option<LabId>) -> Result<u8, Error> {
             () = super::shutdown_signal() => break,
         }
     }
-    Ok(exit::OK)
-}
-
-/// `promlab hint`.
-pub async fn hint(id: Option<LabId>) -> Result<u8, Error> {
-    let catalog = Catalog::discover()?;
-    let id = match id {
-        Some(id) => id,
-        None => {
-            let docker = Docker::connect().await?;
-            running(&docker, None).await?.lab
-        }
-    };
-    let lab = catalog.lab(id)?;
-    let moved = super::session::moved_if_running(&catalog, id).await;
-    let mut p = Progress::load();
-    let entry = p.lab(id);
-    let hints = &lab.manifest.hints;
-    let n = entry.hints_shown.min(hints.len() - 1);
-    println!(
-        "hint {}/{} for lab {id}: {}",
-        n + 1,
-        hints.len(),
-        super::session::real_urls(&hints[n], &moved)
-    );
-    entry.hints_shown = (n + 1).min(hints.len());
-    if n + 1 == hints.len() {
-        println!(
-            "(that was the last hint; `promlab solve {id}` shows the reference solution, after backing up your work)"
-        );
-    }
-    p.save();
     Ok(exit::OK)
 }
 

@@ -6,6 +6,17 @@ use crate::error::Error;
 use crate::exit;
 use crate::lab::{Catalog, LabId};
 use crate::learner_progress::Progress;
+use crate::render::style;
+
+/// Version of `list --json`'s shape.
+pub const LIST_FORMAT_VERSION: u32 = 1;
+
+/// `list --json`.
+#[derive(Debug, Serialize)]
+struct ListJson<'a> {
+    format_version: u32,
+    topics: Vec<&'a Row>,
+}
 
 /// One topic row.
 #[derive(Debug, Serialize)]
@@ -20,6 +31,7 @@ struct Row {
 pub fn list(sections: &[u16], json: bool) -> Result<u8, Error> {
     let catalog = Catalog::discover()?;
     let progress = Progress::load();
+    let next = super::next::following(&progress, &super::next::offline_labs(&catalog));
     let mut rows = Vec::new();
     for (s, t) in catalog.roadmap.topics() {
         if !sections.is_empty() && !sections.contains(&s.id) {
@@ -38,6 +50,8 @@ pub fn list(sections: &[u16], json: bool) -> Result<u8, Error> {
             "current"
         } else if p.is_some_and(|p| p.done) {
             "done"
+        } else if next == Some(t.id) {
+            "next"
         } else {
             "pending"
         };
@@ -59,7 +73,10 @@ pub fn list(sections: &[u16], json: bool) -> Result<u8, Error> {
         )));
     }
     if json {
-        let out: Vec<&Row> = rows.iter().map(|r| &r.2).collect();
+        let out = ListJson {
+            format_version: LIST_FORMAT_VERSION,
+            topics: rows.iter().map(|r| &r.2).collect(),
+        };
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(exit::OK);
     }
@@ -69,18 +86,19 @@ pub fn list(sections: &[u16], json: bool) -> Result<u8, Error> {
             println!("{sid}. {stitle}");
             last = *sid;
         }
-        let mark = match r.progress {
-            "done" => "✓",
-            "current" => "▶",
-            _ => " ",
+        let (mark, note) = match r.progress {
+            "done" => (style::good("✓"), String::new()),
+            "current" => (style::bold("▶"), style::bold("  ← current")),
+            "next" => ("→".to_string(), style::dim("  ← next (`promlab next`)")),
+            _ => (" ".to_string(), String::new()),
         };
-        println!("  {mark} {:6} {:45} {}", r.id.to_string(), r.title, r.lab);
+        super::say!("  {mark} {:6} {:45} {}{note}", r.id.to_string(), r.title, r.lab);
     }
     let avail = rows.iter().filter(|r| r.2.lab == "available").count();
     let online = rows.iter().filter(|r| r.2.lab == "online-only").count();
     let done = rows.iter().filter(|r| r.2.progress == "done").count();
     println!(
-        "\n{} topics: {avail} labs available offline, {online} online-only, {done} done",
+        "\n{} topics: {avail} labs available offline, {online} online-only, {done} done (✓ done, ▶ current, → next)",
         rows.len()
     );
     Ok(exit::OK)

@@ -1,13 +1,42 @@
 //! One module per command group; `run` dispatches. Commands print; logic modules do not.
 
+/// Prints a line that may hold colors (see `render::style`), keeping them only when stdout
+/// is a terminal and NO_COLOR is not set. Through `println!`, so a closed pipe still ends
+/// promlab quietly with exit 141 (see main.rs).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        println!("{}", $crate::commands::styled(&format!($($arg)*)))
+    };
+}
+pub(crate) use say;
+
 pub mod check;
 pub mod doctor;
+pub mod hint;
 pub mod home;
 pub mod lifecycle;
 pub mod lint;
 pub mod list;
+pub mod next;
+pub mod query;
 pub mod session;
 pub mod up;
+
+/// `text` with its colors when stdout shows them (a terminal, NO_COLOR unset), else plain.
+pub fn styled(text: &str) -> String {
+    use std::io::IsTerminal;
+    let no_color = std::env::var("NO_COLOR").ok();
+    if crate::render::style::colors_wanted(no_color.as_deref(), std::io::stdout().is_terminal()) {
+        text.to_string()
+    } else {
+        crate::render::style::plain(text)
+    }
+}
+
+/// The width to wrap and scale output to: the terminal's, else 100 columns.
+pub fn width() -> usize {
+    crate::render::style::width_of(terminal_size::terminal_size().map(|(w, _)| w.0))
+}
 
 use clap::CommandFactory;
 
@@ -41,7 +70,26 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         } => lifecycle::logs(&service, lab, follow, tail).await,
         Command::Check { id, json, junit } => check::check(id, json, junit).await,
         Command::Watch { id } => check::watch(id).await,
-        Command::Hint { id } => check::hint(id).await,
+        Command::Hint { id, next, all } => hint::hint(id, next, all).await,
+        Command::Next { down, timeout } => next::next(down, timeout).await,
+        Command::Query {
+            expr,
+            lab,
+            range,
+            step,
+            json,
+        } => {
+            query::query(query::QueryArgs {
+                expr,
+                lab,
+                range,
+                step,
+                json,
+            })
+            .await
+        }
+        Command::Targets { lab, json } => query::targets(lab, json).await,
+        Command::Alerts { lab, json } => query::alerts(lab, json).await,
         Command::Solve { id } => check::solve(id).await,
         Command::Reset { id, all } => check::reset(id, all).await,
         Command::Fault {
