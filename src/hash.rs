@@ -16,13 +16,6 @@ pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
 }
 
 /// The SHA-256 digest of everything `reader` yields.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "component/image.rs (another helper's file) switches to it at the merge"
-    )
-)]
 pub(crate) fn sha256_reader(mut reader: impl Read) -> std::io::Result<[u8; 32]> {
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];

@@ -96,8 +96,11 @@ pub async fn watch(id: Option<LabId>) -> Result<u8, Error> {
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if let Ok(ev) = res {
             let relevant = ev.paths.iter().any(|p| {
-                !p.components()
-                    .any(|c| c.as_os_str().to_string_lossy().starts_with(".promlab"))
+                !p.components().any(|c| {
+                    c.as_os_str()
+                        .to_string_lossy()
+                        .starts_with(crate::workspace::STATE_DIR)
+                })
             });
             if relevant && !matches!(ev.kind, notify::EventKind::Access(_)) {
                 let _ = tx.send(());

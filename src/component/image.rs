@@ -6,8 +6,6 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use crate::error::Error;
 use crate::runtime::docker::Docker;
 
@@ -46,18 +44,9 @@ pub fn binary_tag() -> Result<String, Error> {
 
 fn hash_binary() -> Result<String, Error> {
     let path = exe()?;
-    let mut f = std::fs::File::open(&path).map_err(Error::io("read", &path))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(Error::io("read", &path))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    let digest = h.finalize();
-    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    let f = std::fs::File::open(&path).map_err(Error::io("read", &path))?;
+    let digest = crate::hash::sha256_reader(f).map_err(Error::io("read", &path))?;
+    let hex = crate::hash::hex(&digest[..6]);
     Ok(format!("{}-{hex}", env!("CARGO_PKG_VERSION")))
 }
 

@@ -110,10 +110,10 @@ mod tests {
 
     #[test]
     fn unquoted_float_id_is_explained() {
-        let err = serde_yaml::from_str::<LabId>("8.10").unwrap_err().to_string();
+        let err = crate::yaml::parse::<LabId>("8.10").unwrap_err().to_string();
         assert!(err.contains("must be quoted"), "{err}");
         assert_eq!(
-            serde_yaml::from_str::<LabId>("\"8.10\"").unwrap(),
+            crate::yaml::parse::<LabId>("\"8.10\"").unwrap(),
             LabId::new(8, 10)
         );
     }

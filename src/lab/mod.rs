@@ -13,7 +13,6 @@ pub mod roadmap;
 pub mod spec;
 pub mod template;
 
-
 pub use catalog::Catalog;
 pub use id::LabId;
 pub use manifest::{Lab, Manifest};
