@@ -215,7 +215,7 @@ pub enum Command {
         /// Also prove the starter, near-misses and solution on a stack whose demo looks this
         /// old (`10m`: older than the longest window the lab reads), reported as `aged:` phases
         /// (labs whose stack runs the demo workload).
-        #[arg(long, value_name = "DURATION", value_parser = crate::validate::parse_age)]
+        #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse_age)]
         age: Option<std::time::Duration>,
         /// Merge these `--json` reports (the parts of a `--partition` run) into one, instead
         /// of validating; prints it (`--json`) or its tables, and writes `--junit`.

@@ -23,6 +23,18 @@ impl Dur {
     }
 }
 
+/// Parses `--age`: a duration of at least one second (`10m`, `90s`, `1h`).
+pub fn parse_age(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s)
+        .map_err(|e| format!("`{s}` is not a duration ({e}): write e.g. 10m, 90s or 1h"))?;
+    if d < Duration::from_secs(1) {
+        return Err(format!(
+            "`{s}` is under a second: write the age to simulate, e.g. 10m"
+        ));
+    }
+    Ok(d)
+}
+
 impl fmt::Display for Dur {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", humantime::format_duration(self.0))

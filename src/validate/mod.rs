@@ -69,18 +69,6 @@ pub fn default_jobs() -> usize {
     (cores * 4).clamp(1, 8)
 }
 
-/// Parses `--age`: a duration of at least one second (`10m`, `90s`, `1h`).
-pub fn parse_age(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s)
-        .map_err(|e| format!("`{s}` is not a duration ({e}): write e.g. 10m, 90s or 1h"))?;
-    if d < Duration::from_secs(1) {
-        return Err(format!(
-            "`{s}` is under a second: write the age to simulate, e.g. 10m"
-        ));
-    }
-    Ok(d)
-}
-
 /// `promlab validate`.
 pub async fn validate(opts: Options) -> Result<u8, Error> {
     if !opts.merge.is_empty() {
@@ -314,8 +302,16 @@ mod tests {
 
     #[test]
     fn age_takes_a_duration_and_says_what_to_write_otherwise() {
-        assert_eq!(parse_age("10m"), Ok(Duration::from_secs(600)));
-        assert!(parse_age("ten").unwrap_err().contains("write e.g. 10m"));
-        assert!(parse_age("0s").unwrap_err().contains("under a second"));
+        assert_eq!(crate::duration::parse_age("10m"), Ok(Duration::from_secs(600)));
+        assert!(
+            crate::duration::parse_age("ten")
+                .unwrap_err()
+                .contains("write e.g. 10m")
+        );
+        assert!(
+            crate::duration::parse_age("0s")
+                .unwrap_err()
+                .contains("under a second")
+        );
     }
 }
