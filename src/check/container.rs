@@ -53,6 +53,38 @@ pub(crate) fn copy_archive(
     tar.into_inner().map_err(|e| e.to_string())
 }
 
+/// Builds a tar of files of a lab's `hidden/` folder (as `hidden/<path>`): a path that leaves
+/// the folder or names no file is refused with a sentence that says which.
+pub(crate) fn hidden_archive(hidden: &std::path::Path, paths: &[String]) -> Result<Vec<u8>, String> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for rel in paths {
+        let p = std::path::Path::new(rel);
+        if p.is_absolute()
+            || p.components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(format!(
+                "copy_hidden `{rel}`: give a path inside the lab's hidden/ folder"
+            ));
+        }
+        let data = std::fs::read(hidden.join(p)).map_err(|e| {
+            format!(
+                "copy_hidden `{rel}`: cannot read {}: {e}",
+                hidden.join(p).display()
+            )
+        })?;
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_uid(65534);
+        h.set_gid(65534);
+        h.set_cksum();
+        tar.append_data(&mut h, format!("hidden/{rel}"), data.as_slice())
+            .map_err(|e| e.to_string())?;
+    }
+    tar.into_inner().map_err(|e| e.to_string())
+}
+
 /// The files under `dir`, walked without following links: a link to a file in the workspace
 /// is read, a link to a folder is not walked, and a link out of the workspace is an error
 /// (its target is never read, so never copied or echoed).
@@ -105,16 +137,12 @@ pub(crate) async fn exec(ctx: &Ctx, c: &ExecCheck) -> Eval {
         std::process::id(),
         NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
-    let cmd: Vec<String> = if c.copy.is_some() {
+    let cmd: Vec<String> = if c.copies() {
         c.cmd.iter().map(|a| a.replace(COPY_ROOT, &root)).collect()
     } else {
         c.cmd.clone()
     };
-    if let Some(folder) = &c.copy {
-        let tar = match copy_archive(&ctx.workspace, folder, &c.mutate) {
-            Ok(t) => t,
-            Err(e) => return Eval::fail("a copy of the workspace to test", e).settled(),
-        };
+    if c.copies() {
         let fresh = [
             "sh".to_string(),
             "-c".to_string(),
@@ -123,12 +151,27 @@ pub(crate) async fn exec(ctx: &Ctx, c: &ExecCheck) -> Eval {
         if let Err(e) = ctx.docker.exec(&id, &fresh).await {
             return Eval::fail(format!("a scratch folder in {}", c.service), e.to_string());
         }
+    }
+    if let Some(folder) = &c.copy {
+        let tar = match copy_archive(&ctx.workspace, folder, &c.mutate) {
+            Ok(t) => t,
+            Err(e) => return Eval::fail("a copy of the workspace to test", e).settled(),
+        };
         if let Err(e) = ctx.docker.upload(&id, &root, tar).await {
             return Eval::fail(format!("a copy of {folder}/ in {}", c.service), e.to_string());
         }
     }
+    if !c.copy_hidden.is_empty() {
+        let tar = match hidden_archive(&ctx.lab.dir.join("hidden"), &c.copy_hidden) {
+            Ok(t) => t,
+            Err(e) => return Eval::fail("the lab's hidden files", e).settled(),
+        };
+        if let Err(e) = ctx.docker.upload(&id, &root, tar).await {
+            return Eval::fail(format!("a copy of hidden files in {}", c.service), e.to_string());
+        }
+    }
     let out = ctx.docker.exec(&id, &cmd).await;
-    if c.copy.is_some() {
+    if c.copies() {
         let _ = ctx
             .docker
             .exec(&id, &["rm".to_string(), "-rf".to_string(), root.clone()])
@@ -276,6 +319,25 @@ impl Judge for ContainerCheck {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn hidden_files_are_archived_under_hidden_and_paths_stay_inside() {
+        let lab = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(lab.path().join("tests")).unwrap();
+        std::fs::write(lab.path().join("tests/t.yml"), "tests: []\n").unwrap();
+        let tar = hidden_archive(lab.path(), &["tests/t.yml".to_string()]).unwrap();
+        let mut a = tar::Archive::new(tar.as_slice());
+        let names: Vec<String> = a
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, ["hidden/tests/t.yml"]);
+        let e = hidden_archive(lab.path(), &["../lab.yaml".to_string()]).unwrap_err();
+        assert!(e.contains("inside the lab's hidden/ folder"), "{e}");
+        let e = hidden_archive(lab.path(), &["nope.yml".to_string()]).unwrap_err();
+        assert!(e.contains("copy_hidden `nope.yml`: cannot read"), "{e}");
+    }
 
     #[test]
     fn mutations_apply_to_the_copy_only() {

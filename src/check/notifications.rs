@@ -22,6 +22,16 @@ pub(crate) async fn notification(ctx: &Ctx, c: &NotificationCheck) -> Eval {
     let since = match c.counted_from() {
         CountedFrom::CheckStart => ctx.started_unix,
         CountedFrom::Change => ctx.settled_since,
+        CountedFrom::Mark(name) => match ctx.marks.lock().ok().and_then(|m| m.get(name).copied()) {
+            Some(t) => t,
+            None => {
+                return Eval::fail(
+                    format!("a scenario step `mark: {name}` before this check"),
+                    format!("no mark `{name}` was recorded: add `- mark: {name}` to the scenario before the check that counts from it"),
+                )
+                .settled();
+            }
+        },
         CountedFrom::Always => 0.0,
     };
     let e = judge_notifications(
@@ -117,6 +127,7 @@ pub(crate) fn judge_notifications(
     let window = match c.counted_from() {
         CountedFrom::CheckStart => " since this check started",
         CountedFrom::Change => " since your last change",
+        CountedFrom::Mark(_) => " since the scenario's action",
         CountedFrom::Always => "",
     };
     let what = format!("notifications at hook {}{window}", c.hook);
@@ -252,5 +263,27 @@ mod tests {
             "{:?}",
             e.detail
         );
+    }
+
+    #[test]
+    fn since_mark_counts_only_deliveries_after_the_mark() {
+        let records = vec![
+            json!({"hook": "oncall", "received_at": 10.0, "payload": {"status": "resolved", "receiver": "oncall", "alerts": [{"labels": {"alertname": "A"}}]}}),
+            json!({"hook": "oncall", "received_at": 30.0, "payload": {"status": "firing", "receiver": "oncall", "alerts": [{"labels": {"alertname": "A"}}]}}),
+        ];
+        let c: NotificationCheck =
+            serde_yaml::from_str("{hook: oncall, status: resolved, since_mark: recover}").unwrap();
+        assert_eq!(c.counted_from(), CountedFrom::Mark("recover"));
+        let e = judge_notifications(&records, None, &c, 20.0);
+        assert!(
+            !e.pass && e.expected.contains("since the scenario's action"),
+            "{e:?}"
+        );
+        assert!(judge_notifications(&records, None, &c, 5.0).pass);
+        use crate::lab::spec::KindSpec;
+        let both: NotificationCheck =
+            serde_yaml::from_str("{hook: oncall, since_change: true, since_mark: recover}").unwrap();
+        let err = both.validate("c", &|_| Ok(())).unwrap_err();
+        assert!(err.contains("write one of"), "{err}");
     }
 }

@@ -379,6 +379,10 @@ pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
                         detail,
                     ));
                 } else {
+                    if svc.role == "prometheus" {
+                        // Checks read targets and series: not those of the previous configuration.
+                        super::prometheus::settle::await_reload(ctx, name, Duration::from_secs(20)).await;
+                    }
                     let folders = applied.get(&key).map(|a| a.folders.clone()).unwrap_or_default();
                     applied.insert(key, Applied::now(hash, folders, restart_hash));
                 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::lab::spec::{ScenarioCheck, Step};
+use crate::lab::spec::{FaultStep, ScenarioCheck, Step};
 use futures::future::BoxFuture;
 
 use super::context::{Ctx, now_unix};
@@ -108,21 +108,12 @@ async fn do_step(ctx: &Ctx, s: &Step) -> Result<StepResult, String> {
     }
     if let Some(f) = &s.fault {
         let base = ctx.url(&f.service)?;
-        let mut body = json!({"kind": f.kind});
-        if let Some(r) = f.rate {
-            body["rate"] = json!(r);
-        }
-        if let Some(l) = f.latency_ms {
-            body["latency_ms"] = json!(l);
-        }
-        if let Some(d) = f.duration {
-            body["duration_s"] = json!(d.secs());
-        }
-        post_json(ctx, &format!("{base}/admin/fault"), &body).await?;
+        post_json(ctx, &format!("{base}/admin/fault"), &fault_body(f)).await?;
         if let Ok(mut m) = ctx.marks.lock() {
             m.insert("fault".to_string(), now_unix());
         }
-        return Ok(StepResult::Done(format!("fault {} on {}", f.kind, f.service)));
+        let on = f.route.as_deref().map(|r| format!(" {r}")).unwrap_or_default();
+        return Ok(StepResult::Done(format!("fault {} on {}{on}", f.kind, f.service)));
     }
     if let Some(target) = &s.clear_fault {
         let names: Vec<String> = if target == "all" {
@@ -221,5 +212,59 @@ async fn post_json(ctx: &Ctx, url: &str, body: &Value) -> Result<(), String> {
 impl Judge for ScenarioCheck {
     fn judge<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Eval> {
         Box::pin(run(ctx, self))
+    }
+}
+
+/// The demo fault API's request body for a `fault:` step.
+fn fault_body(f: &FaultStep) -> Value {
+    let mut body = json!({"kind": f.kind});
+    if let Some(r) = f.rate {
+        body["rate"] = json!(r);
+    }
+    if let Some(l) = f.latency_ms {
+        body["latency_ms"] = json!(l);
+    }
+    if let Some(d) = f.duration {
+        body["duration_s"] = json!(d.secs());
+    }
+    if let Some(r) = &f.route {
+        body["route"] = json!(r);
+    }
+    body
+}
+
+#[cfg(test)]
+mod fault_tests {
+    use super::*;
+    use crate::lab::spec::KindSpec;
+
+    #[test]
+    fn a_fault_step_may_target_one_route() {
+        let f: FaultStep =
+            serde_yaml::from_str("{service: demo-1, kind: errors, rate: 0.5, route: /api/checkout}").unwrap();
+        let body = fault_body(&f);
+        assert_eq!(
+            body,
+            json!({"kind": "errors", "rate": 0.5, "route": "/api/checkout"})
+        );
+        let f: FaultStep = serde_yaml::from_str("{service: demo-1, kind: latency, latency_ms: 300}").unwrap();
+        assert!(fault_body(&f).get("route").is_none(), "no route: every route");
+    }
+
+    #[test]
+    fn a_route_the_demo_does_not_serve_is_refused_at_load() {
+        let ok = |y: &str| {
+            serde_yaml::from_str::<ScenarioCheck>(y)
+                .unwrap()
+                .validate("c", &|_| Ok(()))
+        };
+        assert!(ok("{steps: [{fault: {service: d, kind: errors, rate: 1, route: /api/orders}}]}").is_ok());
+        let e = ok("{steps: [{fault: {service: d, kind: errors, rate: 1, route: /api/nope}}]}").unwrap_err();
+        assert!(
+            e.contains("\"/api/nope\" is not a route") && e.contains("/api/checkout"),
+            "{e}"
+        );
+        let e = ok("{steps: [{fault: {service: d, kind: down, route: /api/orders}}]}").unwrap_err();
+        assert!(e.contains("`down` fault has no route"), "{e}");
     }
 }

@@ -1,6 +1,7 @@
 //! PromQL structure (`ast:`), judged on the parsed expression via the maintained
 //! `promql-parser` crate: functions, aggregations, metrics, ranges, constant arguments.
 
+use super::matchers::{self, Selector};
 use crate::check::outcome::{Eval, trim};
 use crate::lab::compare::{Cmp, fmt_num};
 use crate::lab::spec::AstRules;
@@ -35,6 +36,8 @@ pub(crate) struct AstFacts {
     /// selector (the metric name only: matchers that exclude every existing series are the
     /// query's own doing; a selector without a name is probed whole).
     pub probes: Vec<String>,
+    /// Every selector, with its matchers (for `matchers:` rules).
+    pub selectors: Vec<Selector>,
 }
 
 /// Walks an expression and collects its facts.
@@ -75,6 +78,8 @@ fn walk(e: &Expr, func: Option<&str>, f: &mut AstFacts) {
             });
             f.name_regex |= has_name_regex(v);
             f.time_shift |= v.offset.is_some() || v.at.is_some();
+            f.selectors
+                .push(Selector::new(name.clone(), &v.matchers, e.to_string()));
             f.metrics.extend(name);
         }
         Expr::MatrixSelector(m) => {
@@ -86,6 +91,8 @@ fn walk(e: &Expr, func: Option<&str>, f: &mut AstFacts) {
             f.name_regex |= has_name_regex(&m.vs);
             f.time_shift |= m.vs.offset.is_some() || m.vs.at.is_some();
             f.all_ranges.push(m.range.as_secs_f64());
+            f.selectors
+                .push(Selector::new(name.clone(), &m.vs.matchers, m.vs.to_string()));
             if let (Some(func), Some(metric)) = (func, &name)
                 && metric.contains(':')
             {
@@ -208,6 +215,15 @@ pub(crate) fn ast_check(expr: &str, rules: &AstRules) -> Eval {
     }
     if rules.forbid_subquery && f.subquery {
         return Eval::fail("no subquery", "the query uses a subquery");
+    }
+    if rules.forbid_time_shift && f.time_shift {
+        return Eval::fail(
+            "a query over current data (no offset or @)",
+            "the query shifts a selector or subquery in time with offset or @",
+        );
+    }
+    if let Some(e) = matchers::judge(&f.selectors, &rules.matchers) {
+        return e;
     }
     if rules.forbid_name_regex && f.name_regex {
         return Eval::fail(

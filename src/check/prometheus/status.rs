@@ -27,6 +27,11 @@ pub(crate) async fn status(ctx: &Ctx, c: &StatusCheck) -> Eval {
         None if c.endpoint.is_alertmanager() => v,
         None => v.get("data").cloned().unwrap_or(Value::Null),
     };
+    let doc = if c.endpoint == Endpoint::AmConfig {
+        with_routes_flat(doc)
+    } else {
+        doc
+    };
     let mut e = judge_paths(&doc, &c.expect, &format!("{} {}", c.server, c.endpoint));
     // The loaded configuration, the flags and the build change only with a reload or a
     // restart: waiting cannot change the verdict.
@@ -63,8 +68,69 @@ async fn alertmanagers_static(ctx: &Ctx, server: &str) -> bool {
     }
 }
 
+/// An Alertmanager configuration with `routes_flat` added: the root route, then every child
+/// route at any depth, depth first (what a path reads instead of spelling out levels:
+/// `routes_flat[1:].repeat_interval` is every child's own repeat_interval).
+fn with_routes_flat(mut doc: Value) -> Value {
+    fn collect(route: &Value, into: &mut Vec<Value>) {
+        let mut own = route.clone();
+        if let Some(o) = own.as_object_mut() {
+            o.remove("routes");
+        }
+        into.push(own);
+        for child in route
+            .get("routes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            collect(child, into);
+        }
+    }
+    let mut flat = Vec::new();
+    if let Some(root) = doc.get("route") {
+        collect(root, &mut flat);
+    }
+    if let Some(o) = doc.as_object_mut() {
+        o.insert("routes_flat".to_string(), Value::Array(flat));
+    }
+    doc
+}
+
 impl Judge for StatusCheck {
     fn judge<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Eval> {
         Box::pin(status(ctx, self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_flat_lists_every_route_at_any_depth() {
+        let doc: Value = serde_yaml::from_str(
+            "route:\n  receiver: r\n  repeat_interval: 10s\n  routes:\n  - {receiver: a, routes: [{receiver: a1, routes: [{receiver: a11, repeat_interval: 4h}]}]}\n  - {receiver: b}\n",
+        )
+        .unwrap();
+        let doc = with_routes_flat(doc);
+        let recv: Vec<&str> = doc["routes_flat"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["receiver"].as_str().unwrap())
+            .collect();
+        assert_eq!(recv, ["r", "a", "a1", "a11", "b"]);
+        let got = crate::check::paths::jmes(&doc, "routes_flat[1:].repeat_interval").unwrap();
+        assert_eq!(
+            got,
+            Some(serde_json::json!(["4h"])),
+            "a level-4 route is read too"
+        );
+        assert!(
+            doc["routes_flat"][0].get("routes").is_none(),
+            "each route without its children"
+        );
+        assert_eq!(with_routes_flat(Value::Null), Value::Null);
     }
 }

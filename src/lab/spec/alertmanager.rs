@@ -119,6 +119,11 @@ pub struct NotificationCheck {
     /// that notifications delivered under an earlier, right configuration do not count.
     #[serde(default)]
     pub since_change: bool,
+    /// Only notifications received after the scenario step `mark: NAME` ran, so that
+    /// deliveries from before an action (an earlier run's late resolved notification, a
+    /// group's change) do not count, without emptying the sink for other checks.
+    #[serde(default)]
+    pub since_mark: Option<String>,
     /// What must hold.
     #[serde(default)]
     pub expect: NotificationExpect,
@@ -147,22 +152,29 @@ pub struct NotificationExpect {
 
 /// From when a `notification` check counts deliveries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CountedFrom {
+pub enum CountedFrom<'a> {
     /// Every delivery the sink holds.
     Always,
     /// Deliveries since this `check` run started (`since_check_start`).
     CheckStart,
     /// Deliveries since the learner's last change (`since_change`).
     Change,
+    /// Deliveries since the scenario step `mark: NAME` ran (`since_mark`).
+    Mark(&'a str),
 }
 
 impl NotificationCheck {
     /// From when deliveries count.
-    pub fn counted_from(&self) -> CountedFrom {
-        match (self.since_check_start, self.since_change) {
-            (true, _) => CountedFrom::CheckStart,
-            (false, true) => CountedFrom::Change,
-            (false, false) => CountedFrom::Always,
+    pub fn counted_from(&self) -> CountedFrom<'_> {
+        match (
+            self.since_check_start,
+            self.since_change,
+            self.since_mark.as_deref(),
+        ) {
+            (true, _, _) => CountedFrom::CheckStart,
+            (false, true, _) => CountedFrom::Change,
+            (false, false, Some(m)) => CountedFrom::Mark(m),
+            (false, false, None) => CountedFrom::Always,
         }
     }
 }
@@ -173,9 +185,14 @@ impl KindSpec for SilenceCheck {}
 
 impl KindSpec for NotificationCheck {
     fn validate(&self, id: &str, _check_path: &dyn Fn(&str) -> Result<(), String>) -> Result<(), String> {
-        if self.since_check_start && self.since_change {
+        let windows = [
+            self.since_check_start,
+            self.since_change,
+            self.since_mark.is_some(),
+        ];
+        if windows.iter().filter(|w| **w).count() > 1 {
             return Err(format!(
-                "check `{id}`: write one of since_check_start (deliveries during this check run) or since_change (since the learner's last change)"
+                "check `{id}`: write one of since_check_start (deliveries during this check run), since_change (since the learner's last change) or since_mark (since a scenario `mark:` step)"
             ));
         }
         Ok(())

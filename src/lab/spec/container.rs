@@ -30,6 +30,11 @@ pub struct ExecCheck {
     /// Changes applied to the copy (mutation testing: the learner's tests must catch them).
     #[serde(default)]
     pub mutate: Vec<Mutation>,
+    /// Files of the lab's `hidden/` folder (paths inside it) copied into the container at
+    /// `/tmp/promlab-copy/hidden/<path>` first: grader-side test data (a promtool test file)
+    /// that never reaches the learner's workspace.
+    #[serde(default)]
+    pub copy_hidden: Vec<String>,
     /// The command asks a live server (`promtool query …`), so its result can change while
     /// `within` waits. By default a command reads only files, and its failure is final.
     #[serde(default)]
@@ -75,6 +80,13 @@ pub struct ContainerCheck {
     /// The command line, joined with spaces.
     #[serde(default)]
     pub cmd: Option<Cmp>,
+}
+
+impl ExecCheck {
+    /// Whether the command runs on copies in `/tmp/promlab-copy` (a workspace folder, hidden files).
+    pub fn copies(&self) -> bool {
+        self.copy.is_some() || !self.copy_hidden.is_empty()
+    }
 }
 
 impl KindSpec for ExecCheck {

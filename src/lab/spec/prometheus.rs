@@ -130,6 +130,62 @@ pub struct AstRules {
     /// value a check cannot tell apart on live data (a horizon on a nearly static disk).
     #[serde(default)]
     pub args: BTreeMap<String, BTreeMap<usize, Cmp>>,
+    /// Label matchers judged by meaning, by metric then label: every selector of the metric
+    /// must accept each `accepts` value and reject each `rejects` value
+    /// (`{demo_http_requests_total: {code: {accepts: ["500", "503"], rejects: ["200"]}}}`
+    /// passes `code=~"5.."` and fails `code="500"`).
+    #[serde(default)]
+    pub matchers: BTreeMap<String, BTreeMap<String, LabelValues>>,
+    /// Forbid reading shifted data: `offset` or `@` on any selector or subquery.
+    #[serde(default)]
+    pub forbid_time_shift: bool,
+}
+
+impl AstRules {
+    /// The sentence of the first rule that cannot be judged, for check `id`.
+    pub fn problem(&self, id: &str) -> Option<String> {
+        for (metric, labels) in &self.matchers {
+            for (label, v) in labels {
+                let at = format!("check `{id}`: ast.matchers.{metric}.{label}");
+                if v.accepts.is_empty() && v.rejects.is_empty() {
+                    return Some(format!("{at} lists no value: give `accepts:` and/or `rejects:`"));
+                }
+                if let Some(both) = v.accepts.iter().find(|a| v.rejects.contains(a)) {
+                    return Some(format!(
+                        "{at} both accepts and rejects \"{both}\": keep it in one list"
+                    ));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// What a label's matchers must do to label values, whatever operators spell it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelValues {
+    /// Values every selector must select (a series with this value is kept).
+    #[serde(default)]
+    pub accepts: Vec<String>,
+    /// Values every selector must leave out (a value the lab's data may not even serve).
+    #[serde(default)]
+    pub rejects: Vec<String>,
+    /// Which selectors of the metric are judged.
+    #[serde(default)]
+    pub scope: MatcherScope,
+}
+
+/// The selectors a `matchers:` rule judges.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatcherScope {
+    /// Every selector of the metric (one without a matcher on the label accepts every value).
+    #[default]
+    Every,
+    /// Only selectors that match on the label, and there must be one: for a ratio whose
+    /// denominator reads every value (`errors / all requests`).
+    Filtered,
 }
 
 /// `targets:` — scrape target state from `/api/v1/targets`.
@@ -363,6 +419,9 @@ impl KindSpec for PromqlCheck {
                 "check `{id}`: write exactly one of `expr:` (a query) or `expr_file:` (the learner's query file)"
             ));
         }
+        if let Some(p) = self.ast.as_ref().and_then(|a| a.problem(id)) {
+            return Err(p);
+        }
         Ok(())
     }
 }
@@ -373,6 +432,13 @@ impl KindSpec for RuleCheck {
     fn render_state(&mut self, render: &dyn Fn(&mut String)) {
         if let Some(eq) = self.select.equivalent_to.as_mut() {
             render(&mut eq.expr);
+        }
+    }
+
+    fn validate(&self, id: &str, _check_path: &dyn Fn(&str) -> Result<(), String>) -> Result<(), String> {
+        match self.expect.ast.as_ref().and_then(|a| a.problem(id)) {
+            Some(p) => Err(p),
+            None => Ok(()),
         }
     }
 }

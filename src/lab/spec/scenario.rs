@@ -89,6 +89,9 @@ pub struct FaultStep {
     /// Clears itself after this long.
     #[serde(default)]
     pub duration: Option<Dur>,
+    /// Restricts `errors` or `latency` to one route (`/api/checkout`); omitted = every route.
+    #[serde(default)]
+    pub route: Option<String>,
 }
 
 /// Alerts posted to Alertmanager's `/api/v2/alerts`.
@@ -114,6 +117,30 @@ pub struct PostedAlert {
 }
 
 impl KindSpec for ScenarioCheck {
+    fn validate(&self, id: &str, _check_path: &dyn Fn(&str) -> Result<(), String>) -> Result<(), String> {
+        use crate::component::fault::ROUTES;
+        let faults = self
+            .steps
+            .iter()
+            .chain(&self.cleanup)
+            .filter_map(|s| s.fault.as_ref());
+        for f in faults {
+            if let Some(r) = f.route.as_deref().filter(|r| !ROUTES.contains(r)) {
+                return Err(format!(
+                    "check `{id}`: fault route \"{r}\" is not a route the demo serves: use one of {}",
+                    ROUTES.join(", ")
+                ));
+            }
+            if f.route.is_some() && !matches!(f.kind.as_str(), "errors" | "latency") {
+                return Err(format!(
+                    "check `{id}`: a `{}` fault has no route: only errors and latency faults take `route:`",
+                    f.kind
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn nested(&self) -> Vec<&CheckSpec> {
         self.steps
             .iter()
