@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use std::str::FromStr;
+
 use clap::{Args, Parser, Subcommand};
 
 use crate::lab::LabId;
@@ -211,7 +213,7 @@ pub enum Command {
         /// Prove only part K of N of the selected labs (`1/3`): a stable split, balanced by
         /// the phase times in compose/bench/validate-times.json when there is one.
         #[arg(long, value_name = "K/N")]
-        partition: Option<crate::validate::partition::Partition>,
+        partition: Option<Partition>,
         /// Also prove the starter, near-misses and solution on a stack whose demo looks this
         /// old (`10m`: older than the longest window the lab reads), reported as `aged:` phases
         /// (labs whose stack runs the demo workload).
@@ -386,5 +388,38 @@ mod tests {
         let err = Cli::try_parse_from(["promlab", "up", "8.x"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("not a lab id"), "{err}");
+    }
+}
+
+/// `validate --partition K/N`: part `k` of `n` (1-based); the split itself is
+/// `commands::validate::partition`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    /// This part, 1..=n.
+    pub k: usize,
+    /// How many parts.
+    pub n: usize,
+}
+
+impl FromStr for Partition {
+    type Err = String;
+
+    /// `K/N`, or nextest's spelling `count:K/N`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("--partition `{s}`: write K/N with 1 ≤ K ≤ N, e.g. 1/3");
+        let body = s.strip_prefix("count:").unwrap_or(s);
+        let (k, n) = body.split_once('/').ok_or_else(bad)?;
+        let k: usize = k.trim().parse().map_err(|_| bad())?;
+        let n: usize = n.trim().parse().map_err(|_| bad())?;
+        if n == 0 || k == 0 || k > n {
+            return Err(bad());
+        }
+        Ok(Partition { k, n })
+    }
+}
+
+impl std::fmt::Display for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.k, self.n)
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! Layout: `cli` (arguments), `commands` (one module per command group), `lab` (content),
 //! `stack` (Compose subset and images), `runtime` (Docker, the only bollard user), `check`
-//! (the grader), `report` (pure rendering), `component` (demo workload and webhook sink),
-//! `validate` (the live proof of every lab).
+//! (the grader), `report` (pure rendering), `component` (demo workload and webhook sink);
+//! `commands::validate` is the live proof of every lab.
 //! Shared leaves: `yaml` (the only YAML-crate user: lab data files, file:line errors),
 //! `http` (clients, the HTTPS switch), `poll` (waiting with a deadline), `hash` (SHA-256),
 //! `learner_progress` (the learner's progress file), `workspace`, `duration`, `exit`.
@@ -25,7 +25,6 @@ pub mod render;
 pub mod report;
 pub mod runtime;
 pub mod stack;
-pub mod validate;
 pub mod workspace;
 pub mod yaml;
 

@@ -442,7 +442,7 @@ mod tests {
     use super::*;
 
     fn check(yaml: &str) -> AlertCheck {
-        serde_yaml::from_str(yaml).expect("an alert check")
+        crate::yaml::parse(yaml).expect("an alert check")
     }
 
     fn rules(rules: Value) -> Value {
@@ -564,15 +564,15 @@ mod tests {
     fn alerts_at_prometheus_by_state() {
         let all =
             vec![json!({"labels": {"alertname": "DemoDown", "instance": "demo-2:8080"}, "state": "pending"})];
-        let c: AlertCheck = serde_yaml::from_str("{alertname: DemoDown, expect: {state: firing}}").unwrap();
+        let c: AlertCheck = crate::yaml::parse("{alertname: DemoDown, expect: {state: firing}}").unwrap();
         let e = judge_alerts(&all, &c, false, "prometheus");
         assert!(!e.pass && e.observed.contains("pending"), "{e:?}");
-        let c: AlertCheck = serde_yaml::from_str(
+        let c: AlertCheck = crate::yaml::parse(
             "{alertname: DemoDown, labels: {instance: {regex: demo-2}}, expect: {state: pending}}",
         )
         .unwrap();
         assert!(judge_alerts(&all, &c, false, "prometheus").pass);
-        let c: AlertCheck = serde_yaml::from_str("{alertname: Nope}").unwrap();
+        let c: AlertCheck = crate::yaml::parse("{alertname: Nope}").unwrap();
         assert!(!judge_alerts(&all, &c, false, "prometheus").pass);
     }
 
@@ -581,9 +581,9 @@ mod tests {
         let all = vec![
             json!({"labels": {"alertname": "X"}, "status": {"state": "suppressed", "inhibitedBy": ["abc"], "silencedBy": []}, "receivers": [{"name": "db-pager"}]}),
         ];
-        let c: AlertCheck = serde_yaml::from_str("{at: alertmanager, alertname: X, expect: {receivers: {set_equal: [db-pager]}, inhibited: true, silenced: false}}").unwrap();
+        let c: AlertCheck = crate::yaml::parse("{at: alertmanager, alertname: X, expect: {receivers: {set_equal: [db-pager]}, inhibited: true, silenced: false}}").unwrap();
         assert!(judge_alerts(&all, &c, true, "alertmanager").pass);
-        let c: AlertCheck = serde_yaml::from_str(
+        let c: AlertCheck = crate::yaml::parse(
             "{at: alertmanager, alertname: X, expect: {receivers: {set_equal: [default]}}}",
         )
         .unwrap();
@@ -596,10 +596,10 @@ mod tests {
             json!({"id": "a1", "status": {"state": "active"}, "matchers": [{"name": "alertname", "value": ".*", "isRegex": true}], "comment": "maintenance", "createdBy": "me", "startsAt": "2026-01-01T00:00:00.000Z", "endsAt": "2026-01-01T01:00:00.000Z"}),
         ];
         let c: SilenceCheck =
-            serde_yaml::from_str("{matcher_name: alertname, expect: {duration: {le: 7200}}}").unwrap();
+            crate::yaml::parse("{matcher_name: alertname, expect: {duration: {le: 7200}}}").unwrap();
         assert!(judge_silences(&all, &c).pass);
         let c: SilenceCheck =
-            serde_yaml::from_str("{matcher_name: alertname, expect: {no_broad_matchers: true}}").unwrap();
+            crate::yaml::parse("{matcher_name: alertname, expect: {no_broad_matchers: true}}").unwrap();
         assert!(!judge_silences(&all, &c).pass);
     }
 

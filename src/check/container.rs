@@ -377,9 +377,9 @@ mod tests {
     #[test]
     fn container_facts() {
         let doc = json!({"State":{"Running":true},"Config":{"User":"65534"},"RestartCount":0,"HostConfig":{"Privileged":false,"Memory":0,"ReadonlyRootfs":false},"Path":"/bin/prometheus","Args":["--web.enable-lifecycle"]});
-        let c: ContainerCheck = serde_yaml::from_str("{service: p, running: true, user: {not_in: ['', '0', root]}, privileged: false, cmd: {contains: enable-lifecycle}}").unwrap();
+        let c: ContainerCheck = crate::yaml::parse("{service: p, running: true, user: {not_in: ['', '0', root]}, privileged: false, cmd: {contains: enable-lifecycle}}").unwrap();
         assert!(judge_container(&doc, &c).pass);
-        let c: ContainerCheck = serde_yaml::from_str("{service: p, readonly_rootfs: true}").unwrap();
+        let c: ContainerCheck = crate::yaml::parse("{service: p, readonly_rootfs: true}").unwrap();
         assert!(!judge_container(&doc, &c).pass);
     }
 }

@@ -171,7 +171,7 @@ impl Ctx {
                 url: Some(u),
                 https: true,
                 ..
-            } => Ok(u.replacen("http://", "https://", 1)),
+            } => Ok(crate::http::Scheme::Https.rebase(&u)),
             Net { url: Some(u), .. } => Ok(u),
             Net { url: None, .. } => Err(format!("service `{service}` publishes no port")),
         }

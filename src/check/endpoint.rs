@@ -383,15 +383,14 @@ mod tests {
                 .any(|s| s.name == "rt_bucket" && s.labels["le"] == "0.1")
         );
         assert!(families.contains(&"lab_backups_total".to_string()));
-        let c: ExpositionCheck = serde_yaml::from_str("{service: x, samples: [{metric: lab_backups_total, labels: {job: nightly}, value: {ge: 1}}], families: {superset_of: [temp]}}").unwrap();
+        let c: ExpositionCheck = crate::yaml::parse("{service: x, samples: [{metric: lab_backups_total, labels: {job: nightly}, value: {ge: 1}}], families: {superset_of: [temp]}}").unwrap();
         assert!(judge_exposition(&samples, &families, &c, "m").pass);
-        let c: ExpositionCheck = serde_yaml::from_str(
-            "{service: x, samples: [{metric: lab_backups_total, labels: {job: weekly}}]}",
-        )
-        .unwrap();
+        let c: ExpositionCheck =
+            crate::yaml::parse("{service: x, samples: [{metric: lab_backups_total, labels: {job: weekly}}]}")
+                .unwrap();
         assert!(!judge_exposition(&samples, &families, &c, "m").pass);
         let c: ExpositionCheck =
-            serde_yaml::from_str("{service: x, samples: [{metric: temp, value: {lt: 20}}]}").unwrap();
+            crate::yaml::parse("{service: x, samples: [{metric: temp, value: {lt: 20}}]}").unwrap();
         assert!(!judge_exposition(&samples, &families, &c, "m").pass);
     }
 }

@@ -73,7 +73,7 @@ fn file_once(ctx: &Ctx, c: &FileCheck) -> Eval {
         }
     }
     if !c.yaml.is_empty() {
-        let doc: Value = match serde_yaml::from_str(&text) {
+        let doc: Value = match crate::yaml::parse(&text) {
             Ok(d) => d,
             Err(e) => {
                 let line = e.location().map_or(String::new(), |l| format!(":{}", l.line()));
@@ -152,7 +152,7 @@ pub async fn truth(ctx: &Ctx, t: &Truth) -> Result<Value, String> {
 
 /// Reads a dotted key (`versions.node`) from a YAML answers file.
 pub(crate) fn read_answer(text: &str, key: &str) -> Result<Option<Value>, String> {
-    let doc: Value = serde_yaml::from_str(text).map_err(|e| {
+    let doc: Value = crate::yaml::parse(text).map_err(|e| {
         let line = e
             .location()
             .map_or(String::new(), |l| format!(" at line {}", l.line()));

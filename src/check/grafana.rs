@@ -399,7 +399,7 @@ mod tests {
             &[("grafana", &url)],
         );
         let check = |expect: &str| -> DashboardCheck {
-            serde_yaml::from_str(&format!("{{uid: demo-red, expect: {expect}}}")).unwrap()
+            crate::yaml::parse(&format!("{{uid: demo-red, expect: {expect}}}")).unwrap()
         };
         let ok = dashboard(
             &ctx,

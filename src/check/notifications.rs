@@ -74,7 +74,7 @@ async fn resolved_ever_sent(ctx: &Ctx) -> bool {
             .pointer("/config/original")
             .and_then(Value::as_str)
             .unwrap_or("");
-        let Ok(config) = serde_yaml::from_str::<Value>(text) else {
+        let Ok(config) = crate::yaml::parse::<Value>(text) else {
             return true;
         };
         if sends_resolved(&config) {
@@ -214,7 +214,7 @@ mod tests {
 
     #[test]
     fn resolved_notifications_need_a_webhook_that_sends_them() {
-        let config = |yaml: &str| -> Value { serde_yaml::from_str(yaml).unwrap() };
+        let config = |yaml: &str| -> Value { crate::yaml::parse(yaml).unwrap() };
         let off = config(
             "receivers: [{name: a, webhook_configs: [{url: '<secret>', send_resolved: false}]}, {name: b}]",
         );
@@ -235,13 +235,13 @@ mod tests {
         let recs = vec![
             json!({"hook": "team", "received_at": 10.0, "payload": {"status": "firing", "receiver": "team", "groupLabels": {"alertname": "A"}, "alerts": [{"labels": {"alertname": "A"}}, {"labels": {"alertname": "A"}}]}}),
         ];
-        let c: NotificationCheck = serde_yaml::from_str(
+        let c: NotificationCheck = crate::yaml::parse(
             "{hook: team, status: firing, expect: {count: 1, alerts: 2, group_labels: {alertname: A}}}",
         )
         .unwrap();
         assert!(judge_notifications(&recs, None, &c, 0.0).pass);
         assert!(!judge_notifications(&recs, None, &c, 11.0).pass, "since filters");
-        let c: NotificationCheck = serde_yaml::from_str("{hook: team, expect: {alerts: 1}}").unwrap();
+        let c: NotificationCheck = crate::yaml::parse("{hook: team, expect: {alerts: 1}}").unwrap();
         assert!(!judge_notifications(&recs, None, &c, 0.0).pass);
     }
 
@@ -251,7 +251,7 @@ mod tests {
             json!({"hook": "default", "received_at": 10.0, "payload": {"status": "firing", "alerts": [{"labels": {"alertname": "Watchdog"}}]}}),
         ];
         let c: NotificationCheck =
-            serde_yaml::from_str("{hook: default, alertname: Watchdog, since_change: true}").unwrap();
+            crate::yaml::parse("{hook: default, alertname: Watchdog, since_change: true}").unwrap();
         assert!(judge_notifications(&recs, None, &c, 5.0).pass);
         let e = judge_notifications(&recs, None, &c, 20.0);
         assert!(!e.pass, "a delivery before the change does not count");
@@ -272,7 +272,7 @@ mod tests {
             json!({"hook": "oncall", "received_at": 30.0, "payload": {"status": "firing", "receiver": "oncall", "alerts": [{"labels": {"alertname": "A"}}]}}),
         ];
         let c: NotificationCheck =
-            serde_yaml::from_str("{hook: oncall, status: resolved, since_mark: recover}").unwrap();
+            crate::yaml::parse("{hook: oncall, status: resolved, since_mark: recover}").unwrap();
         assert_eq!(c.counted_from(), CountedFrom::Mark("recover"));
         let e = judge_notifications(&records, None, &c, 20.0);
         assert!(
@@ -282,7 +282,7 @@ mod tests {
         assert!(judge_notifications(&records, None, &c, 5.0).pass);
         use crate::lab::spec::KindSpec;
         let both: NotificationCheck =
-            serde_yaml::from_str("{hook: oncall, since_change: true, since_mark: recover}").unwrap();
+            crate::yaml::parse("{hook: oncall, since_change: true, since_mark: recover}").unwrap();
         let err = both.validate("c", &|_| Ok(())).unwrap_err();
         assert!(err.contains("write one of"), "{err}");
     }

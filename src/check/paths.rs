@@ -57,7 +57,7 @@ mod tests {
     fn a_path_with_plain_words_is_reported_in_those_words() {
         let doc = json!({"remote_write": [{"url": "http://localhost:8428/api/v1/write"}]});
         let path = "remote_write[?starts_with(url, 'http://vm:8428/')] | length(@)";
-        let plain: Vec<PathExpect> = serde_yaml::from_str(&format!(
+        let plain: Vec<PathExpect> = crate::yaml::parse(&format!(
             "[{{path: \"{path}\", expect: {{ge: 1}}, what: remote_write entries sending to VM}}]"
         ))
         .unwrap();
@@ -73,7 +73,7 @@ mod tests {
             e.observed
         );
         let raw: Vec<PathExpect> =
-            serde_yaml::from_str(&format!("[{{path: \"{path}\", expect: {{ge: 1}}}}]")).unwrap();
+            crate::yaml::parse(&format!("[{{path: \"{path}\", expect: {{ge: 1}}}}]")).unwrap();
         assert!(
             judge_paths(&doc, &raw, "prometheus config")
                 .expected

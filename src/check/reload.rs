@@ -33,7 +33,9 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
     for e in rd.flatten() {
         let p = e.path();
         // Links are not followed: one out of the workspace (or a loop) is never walked.
-        if e.file_name().to_string_lossy().starts_with(".promlab")
+        if e.file_name()
+            .to_string_lossy()
+            .starts_with(crate::workspace::STATE_DIR)
             || e.file_type().is_ok_and(|t| t.is_symlink())
         {
             continue;
@@ -47,7 +49,7 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
 }
 
 fn applied_path(ws: &Path) -> std::path::PathBuf {
-    ws.join(".promlab").join("applied.json")
+    ws.join(crate::workspace::STATE_DIR).join("applied.json")
 }
 
 /// What promlab last applied to a service: the workspace hash and when.
@@ -552,7 +554,9 @@ pub fn newest_mtime(dir: &Path) -> f64 {
     fn walk(dir: &Path, newest: &mut f64) {
         let Ok(rd) = std::fs::read_dir(dir) else { return };
         for e in rd.flatten() {
-            if e.file_name().to_string_lossy().starts_with(".promlab")
+            if e.file_name()
+                .to_string_lossy()
+                .starts_with(crate::workspace::STATE_DIR)
                 || e.file_type().is_ok_and(|t| t.is_symlink())
             {
                 continue;

@@ -241,20 +241,20 @@ mod fault_tests {
     #[test]
     fn a_fault_step_may_target_one_route() {
         let f: FaultStep =
-            serde_yaml::from_str("{service: demo-1, kind: errors, rate: 0.5, route: /api/checkout}").unwrap();
+            crate::yaml::parse("{service: demo-1, kind: errors, rate: 0.5, route: /api/checkout}").unwrap();
         let body = fault_body(&f);
         assert_eq!(
             body,
             json!({"kind": "errors", "rate": 0.5, "route": "/api/checkout"})
         );
-        let f: FaultStep = serde_yaml::from_str("{service: demo-1, kind: latency, latency_ms: 300}").unwrap();
+        let f: FaultStep = crate::yaml::parse("{service: demo-1, kind: latency, latency_ms: 300}").unwrap();
         assert!(fault_body(&f).get("route").is_none(), "no route: every route");
     }
 
     #[test]
     fn a_route_the_demo_does_not_serve_is_refused_at_load() {
         let ok = |y: &str| {
-            serde_yaml::from_str::<ScenarioCheck>(y)
+            crate::yaml::parse::<ScenarioCheck>(y)
                 .unwrap()
                 .validate("c", &|_| Ok(()))
         };

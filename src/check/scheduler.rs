@@ -356,7 +356,7 @@ mod tests {
     async fn a_check_that_looks_back_is_judged_only_once_its_window_follows_the_change() {
         let (c, ws) = ctx(CHECKS, Mode::default());
         std::fs::write(ws.path().join("present.txt"), "x").unwrap();
-        let spec: CheckSpec = serde_yaml::from_str(
+        let spec: CheckSpec = crate::yaml::parse(
             "{id: w, title: t, hint: h, within: 5s, looks_back: 1s, file: {path: present.txt, exists: true}}",
         )
         .unwrap();
@@ -371,7 +371,7 @@ mod tests {
         assert!(e.pass);
         assert!(t.elapsed() < Duration::from_millis(500), "{:?}", t.elapsed());
         // A failure waits the window, then polls the rest of `within` from the change.
-        let missing: CheckSpec = serde_yaml::from_str(
+        let missing: CheckSpec = crate::yaml::parse(
             "{id: m, title: t, hint: h, within: 2s, looks_back: 1s, http: {service: closed, path: /}}",
         )
         .unwrap();
@@ -390,7 +390,7 @@ mod tests {
         let (c, _ws) = ctx(CHECKS, Mode::default());
         c.marks.lock().unwrap().insert("fault".into(), now_unix() - 41.5);
         c.state.lock().unwrap().insert("before".into(), "1234".into());
-        let spec: CheckSpec = serde_yaml::from_str(
+        let spec: CheckSpec = crate::yaml::parse(
             "{id: x, title: t, hint: h, promql: {expr: 'increase(errors[{{ since.fault }}s]) + {{ state.before }} + {{ state.nope }}', expect: {equals_expr: {expr: 'x @ {{ mark.fault }}'}}}}",
         )
         .unwrap();

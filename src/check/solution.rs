@@ -29,37 +29,37 @@ pub async fn write_answers(ctx: &Ctx, answers: &BTreeMap<String, Truth>) -> Resu
     }
     await_first_scrapes(ctx, Duration::from_secs(30)).await;
     let path = ctx.workspace.join("answers.yaml");
-    let mut doc: serde_yaml::Mapping = read_learner(&ctx.workspace, "answers.yaml")
+    let mut doc: crate::yaml::Mapping = read_learner(&ctx.workspace, "answers.yaml")
         .ok()
-        .and_then(|t| serde_yaml::from_str(&t).ok())
+        .and_then(|t| crate::yaml::parse(&t).ok())
         .unwrap_or_default();
     for (key, t) in answers {
         // A fresh stack may not answer every query yet: retried for 30s.
         let value = poll::until_ok(Duration::from_secs(30), Duration::from_secs(1), || truth(ctx, t)).await;
         let v = value.map_err(|e| Error::Other(format!("the solution cannot compute `{key}`: {e}")))?;
-        let yv: serde_yaml::Value = serde_yaml::to_value(&v).map_err(|e| Error::Other(e.to_string()))?;
+        let yv: crate::yaml::Value = crate::yaml::to_value(&v).map_err(|e| Error::Other(e.to_string()))?;
         insert_dotted(&mut doc, key, yv);
     }
-    let text = serde_yaml::to_string(&doc).map_err(|e| Error::Other(e.to_string()))?;
+    let text = crate::yaml::try_to_string(&doc).map_err(|e| Error::Other(e.to_string()))?;
     std::fs::write(&path, text).map_err(Error::io("write", &path))?;
     Ok(())
 }
 
 /// Inserts `a.b.c: value` as nested maps (answers are read back by dotted keys).
-pub(crate) fn insert_dotted(doc: &mut serde_yaml::Mapping, key: &str, value: serde_yaml::Value) {
+pub(crate) fn insert_dotted(doc: &mut crate::yaml::Mapping, key: &str, value: crate::yaml::Value) {
     match key.split_once('.') {
         None => {
-            doc.insert(serde_yaml::Value::String(key.to_string()), value);
+            doc.insert(crate::yaml::Value::String(key.to_string()), value);
         }
         Some((head, rest)) => {
-            let k = serde_yaml::Value::String(head.to_string());
+            let k = crate::yaml::Value::String(head.to_string());
             let entry = doc
                 .entry(k)
-                .or_insert_with(|| serde_yaml::Value::Mapping(serde_yaml::Mapping::new()));
+                .or_insert_with(|| crate::yaml::Value::Mapping(crate::yaml::Mapping::new()));
             if !entry.is_mapping() {
-                *entry = serde_yaml::Value::Mapping(serde_yaml::Mapping::new());
+                *entry = crate::yaml::Value::Mapping(crate::yaml::Mapping::new());
             }
-            if let serde_yaml::Value::Mapping(m) = entry {
+            if let crate::yaml::Value::Mapping(m) = entry {
                 insert_dotted(m, rest, value);
             }
         }
@@ -72,11 +72,11 @@ mod tests {
 
     #[test]
     fn dotted_answer_keys_nest() {
-        let mut doc = serde_yaml::Mapping::new();
-        insert_dotted(&mut doc, "versions.node", serde_yaml::Value::from("1.9.1"));
-        insert_dotted(&mut doc, "versions.prom", serde_yaml::Value::from("3.5.3"));
-        insert_dotted(&mut doc, "n", serde_yaml::Value::from(3));
-        let text = serde_yaml::to_string(&doc).unwrap();
+        let mut doc = crate::yaml::Mapping::new();
+        insert_dotted(&mut doc, "versions.node", crate::yaml::Value::from("1.9.1"));
+        insert_dotted(&mut doc, "versions.prom", crate::yaml::Value::from("3.5.3"));
+        insert_dotted(&mut doc, "n", crate::yaml::Value::from(3));
+        let text = crate::yaml::try_to_string(&doc).unwrap();
         let v = crate::check::files::read_answer(&text, "versions.node").unwrap();
         assert_eq!(v, Some(serde_json::json!("1.9.1")));
         assert_eq!(

@@ -21,6 +21,7 @@ pub mod next;
 pub mod query;
 pub mod session;
 pub mod up;
+pub mod validate;
 
 /// `text` with its colors when stdout shows them (a terminal, NO_COLOR unset), else plain.
 pub fn styled(text: &str) -> String {
@@ -122,7 +123,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             age,
             merge,
         } => {
-            let opts = crate::validate::Options {
+            let opts = crate::commands::validate::Options {
                 ids,
                 all,
                 sections: section,
@@ -134,7 +135,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
                 age,
                 merge,
             };
-            crate::validate::validate(opts).await
+            crate::commands::validate::validate(opts).await
         }
         Command::Lint => lint::lint(),
         Command::Doctor => doctor::doctor().await,

@@ -510,7 +510,7 @@ mod tests {
 
     #[test]
     fn duration_texts_compare_as_seconds() {
-        let c: Cmp = serde_yaml::from_str("20s").unwrap();
+        let c: Cmp = crate::yaml::parse("20s").unwrap();
         assert!(
             c.check(Some(&json!(20))).is_err(),
             "as written, text is not a number"
@@ -518,17 +518,17 @@ mod tests {
         let c = c.durations_as_seconds();
         assert!(c.check(Some(&json!(20.0))).is_ok());
         assert!(c.check(Some(&json!(0.0))).is_err());
-        let c: Cmp = serde_yaml::from_str("{in: [1m, 90s], ne: 2m}").unwrap();
+        let c: Cmp = crate::yaml::parse("{in: [1m, 90s], ne: 2m}").unwrap();
         let c = c.durations_as_seconds();
         assert!(c.check(Some(&json!(60))).is_ok());
         assert!(c.check(Some(&json!(90))).is_ok());
         assert!(c.check(Some(&json!(120))).is_err());
-        let c: Cmp = serde_yaml::from_str("{ge: 20}").unwrap();
+        let c: Cmp = crate::yaml::parse("{ge: 20}").unwrap();
         assert_eq!(c.durations_as_seconds(), c, "numbers stay numbers");
     }
 
     fn cmp(yaml: &str) -> Cmp {
-        serde_yaml::from_str(yaml).unwrap()
+        crate::yaml::parse(yaml).unwrap()
     }
 
     #[test]
@@ -593,9 +593,9 @@ mod tests {
 
     #[test]
     fn misspelled_operator_is_rejected() {
-        let err = serde_yaml::from_str::<Cmp>("{gte: 1}").unwrap_err().to_string();
+        let err = crate::yaml::parse::<Cmp>("{gte: 1}").unwrap_err().to_string();
         assert!(err.contains("unknown field `gte`"), "{err}");
-        assert!(serde_yaml::from_str::<Cmp>("{}").is_err());
+        assert!(crate::yaml::parse::<Cmp>("{}").is_err());
     }
 
     #[test]

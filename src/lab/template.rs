@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
-
 use serde::Deserialize;
 
 use super::id::LabId;
@@ -59,13 +57,13 @@ pub fn draw_index(seed: u64, key: &str, n: u128) -> u128 {
     let limit = WORDS - WORDS % n;
     (0u32..)
         .map(|counter| {
-            let digest = Sha256::new()
-                .chain_update(b"promlab-param-v1\0")
-                .chain_update(seed.to_be_bytes())
-                .chain_update(key.as_bytes())
-                .chain_update(b"\0")
-                .chain_update(counter.to_be_bytes())
-                .finalize();
+            let digest = crate::hash::sha256(&[
+                b"promlab-param-v1\0",
+                &seed.to_be_bytes(),
+                key.as_bytes(),
+                b"\0",
+                &counter.to_be_bytes(),
+            ]);
             let mut first = [0u8; 8];
             first.copy_from_slice(&digest[..8]);
             u128::from(u64::from_be_bytes(first))

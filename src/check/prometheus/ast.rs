@@ -333,7 +333,7 @@ mod tests {
 
     #[test]
     fn a_constant_argument_is_read_whatever_the_arithmetic() {
-        let rules: AstRules = serde_yaml::from_str("{args: {predict_linear: {1: {eq: 14400}}}}").unwrap();
+        let rules: AstRules = crate::yaml::parse("{args: {predict_linear: {1: {eq: 14400}}}}").unwrap();
         let q =
             |h: &str| format!("predict_linear(node_filesystem_avail_bytes{{mountpoint=\"/\"}}[10m], {h})");
         for right in ["14400", "4 * 3600", "4*60*60", "(4 * 60) * 60", "3600 * 4"] {
@@ -352,7 +352,7 @@ mod tests {
 
     #[test]
     fn ast_rules_grade_structure_not_spelling() {
-        let rules: AstRules = serde_yaml::from_str("{require_functions: [rate], forbid_functions: [irate], min_range: 20s, require_aggregations: [sum]}").unwrap();
+        let rules: AstRules = crate::yaml::parse("{require_functions: [rate], forbid_functions: [irate], min_range: 20s, require_aggregations: [sum]}").unwrap();
         assert!(ast_check("sum by (job) (rate(x_total[1m]))", &rules).pass);
         assert!(
             ast_check("sum(rate(x_total[30s])) by (job)", &rules).pass,
@@ -363,7 +363,7 @@ mod tests {
         let e = ast_check("sum(rate(x_total[10s]))", &rules);
         assert!(!e.pass && e.observed.contains("10s"), "{e:?}");
         assert!(!ast_check("sum(rate(x_total[1m]", &rules).pass);
-        let rules: AstRules = serde_yaml::from_str("{forbid_name_regex: true, range: 60}").unwrap();
+        let rules: AstRules = crate::yaml::parse("{forbid_name_regex: true, range: 60}").unwrap();
         assert!(ast_check("x[1m]", &rules).pass);
         assert!(
             !ast_check("x[30s]", &rules).pass,
@@ -382,7 +382,7 @@ mod tests {
         assert!(reads_raw_data_only("sum by (job) (rate(x[5m]))"));
         assert!(!reads_raw_data_only("job:x:rate5m > 0"));
         assert!(!reads_raw_data_only("ALERTS{alertstate=\"firing\"}"));
-        let opt: AstRules = serde_yaml::from_str("{ranges: 60, forbid_rate_of_recorded: true}").unwrap();
+        let opt: AstRules = crate::yaml::parse("{ranges: 60, forbid_rate_of_recorded: true}").unwrap();
         assert!(ast_check("sum by (job) (rate(x_total[1m]))", &opt).pass);
         assert!(
             ast_check("sum by (job) (job_route:x:rate1m)", &opt).pass,
@@ -391,11 +391,11 @@ mod tests {
         assert!(!ast_check("sum by (job) (rate(x_total[5m]))", &opt).pass);
         let e = ast_check("rate(job:x:sum[1m])", &opt);
         assert!(!e.pass && e.observed.contains("rate(job:x:sum"), "{e:?}");
-        let raw: AstRules = serde_yaml::from_str("{forbid_metrics: [x_bucket]}").unwrap();
+        let raw: AstRules = crate::yaml::parse("{forbid_metrics: [x_bucket]}").unwrap();
         let e = ast_check("histogram_quantile(0.95, sum by (le) (x_bucket))", &raw);
         assert!(!e.pass && e.observed.contains("reads x_bucket"), "{e:?}");
         assert!(ast_check("histogram_quantile(0.95, job_le:x_bucket:rate1m)", &raw).pass);
-        let no_avg: AstRules = serde_yaml::from_str("{forbid_aggregations: [avg]}").unwrap();
+        let no_avg: AstRules = crate::yaml::parse("{forbid_aggregations: [avg]}").unwrap();
         let e = ast_check("avg by (job) (rate(a_sum[1m]) / rate(a_count[1m]))", &no_avg);
         assert!(!e.pass && e.observed.contains("avg"), "{e:?}");
         assert!(

@@ -121,7 +121,7 @@ mod tests {
     use crate::lab::spec::AstRules;
 
     fn rules(yaml: &str) -> AstRules {
-        serde_yaml::from_str(yaml).unwrap()
+        crate::yaml::parse(yaml).unwrap()
     }
 
     const FIVE_XX: &str = r#"{matchers: {x_total: {code: {accepts: ["500", "502", "503", "504"], rejects: ["200", "404", "5000", "1500"]}}}}"#;
@@ -220,7 +220,7 @@ mod tests {
             .problem("c")
             .unwrap();
         assert!(p.contains(r#"both accepts and rejects "1""#), "{p}");
-        let e = serde_yaml::from_str::<AstRules>(r#"{matchers: {x: {code: {acepts: ["1"]}}}}"#).unwrap_err();
+        let e = crate::yaml::parse::<AstRules>(r#"{matchers: {x: {code: {acepts: ["1"]}}}}"#).unwrap_err();
         assert!(e.to_string().contains("unknown field"), "{e}");
     }
 

@@ -515,21 +515,21 @@ mod tests {
             "stats":{"timings":{"evalTotalTime":0.0001},"samples":{"totalQueryableSamples":1440,"peakSamples":12}}}});
         let r = parse_query_data(&v).unwrap();
         assert_eq!(r.samples, Some(1440.0));
-        let cheap: PromqlExpect = serde_yaml::from_str("{samples: {le: 100}}").unwrap();
+        let cheap: PromqlExpect = crate::yaml::parse("{samples: {le: 100}}").unwrap();
         let e = judge_result(&r, &cheap);
         assert!(!e.pass && e.observed.contains("1440 samples"), "{e:?}");
         let mut without = r.clone();
         without.samples = None;
         let e = judge_result(&without, &cheap);
         assert!(!e.pass && e.observed.contains("no statistics"), "{e:?}");
-        let generous: PromqlExpect = serde_yaml::from_str("{samples: {le: 5000}}").unwrap();
+        let generous: PromqlExpect = crate::yaml::parse("{samples: {le: 5000}}").unwrap();
         assert!(judge_result(&r, &generous).pass);
     }
 
     #[test]
     fn judges_series_values_and_labels() {
         let x: PromqlExpect =
-            serde_yaml::from_str("{series: 2, value: {ge: 1}, labels: {instance: {regex: '^n'}}}").unwrap();
+            crate::yaml::parse("{series: 2, value: {ge: 1}, labels: {instance: {regex: '^n'}}}").unwrap();
         assert!(judge_result(&vector(&[("n1", 1.0), ("n2", 2.0)]), &x).pass);
         let e = judge_result(&vector(&[("n1", 1.0), ("n2", 0.0)]), &x);
         assert!(!e.pass && e.observed.contains("n2"), "{e:?}");
@@ -541,7 +541,7 @@ mod tests {
 
     #[test]
     fn reference_comparison_matches_series_and_values() {
-        let eq: EqualsExpr = serde_yaml::from_str("{expr: x, tolerance: {rel: 0.05}}").unwrap();
+        let eq: EqualsExpr = crate::yaml::parse("{expr: x, tolerance: {rel: 0.05}}").unwrap();
         assert!(compare_results(&vector(&[("a", 1.0)]), &vector(&[("a", 1.04)]), &eq).pass);
         assert!(!compare_results(&vector(&[("a", 1.0)]), &vector(&[("a", 1.2)]), &eq).pass);
         let e = compare_results(&vector(&[("a", 1.0)]), &vector(&[("b", 1.0)]), &eq);
@@ -568,7 +568,7 @@ mod tests {
 
     #[test]
     fn an_answer_may_keep_labels_the_reference_drops_when_nothing_collapses() {
-        let eq: EqualsExpr = serde_yaml::from_str("{expr: x, tolerance: {rel: 0.05}}").unwrap();
+        let eq: EqualsExpr = crate::yaml::parse("{expr: x, tolerance: {rel: 0.05}}").unwrap();
         // sum(...) against sum by (job) (...): one series, job kept.
         let total = result(&[(&[], 15.0)]);
         let by_job = result(&[(&[("job", "demo")], 15.2)]);
@@ -594,7 +594,7 @@ mod tests {
         let wrong = result(&[(&[("job", "demo")], 30.0)]);
         assert!(!compare_answer(&wrong, &total, &eq).pass);
         let on_job: EqualsExpr =
-            serde_yaml::from_str("{expr: x, tolerance: {rel: 0.05}, match_on: [instance]}").unwrap();
+            crate::yaml::parse("{expr: x, tolerance: {rel: 0.05}, match_on: [instance]}").unwrap();
         assert!(compare_answer(&with_job, &per_instance, &on_job).pass);
         assert!(!compare_answer(&by_job, &per_instance, &on_job).pass);
     }

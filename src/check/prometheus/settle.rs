@@ -28,7 +28,7 @@ pub(crate) async fn await_first_scrapes(ctx: &Ctx, within: std::time::Duration) 
 /// list the jobs and addresses of the previous configuration, and their `up` series linger
 /// until marked stale. Whether it caught up in time.
 pub(crate) async fn await_reload(ctx: &Ctx, server: &str, within: std::time::Duration) -> bool {
-    crate::poll::until(within, std::time::Duration::from_millis(500), || async {
+    crate::poll::holds_within(within, std::time::Duration::from_millis(500), || async {
         let (Ok(config), Ok(pools), Ok(targets)) = (
             super::targets::loaded_config(ctx, server).await,
             ctx.get_json(server, "/api/v1/scrape_pools").await,
@@ -206,7 +206,7 @@ mod tests {
 
     #[test]
     fn a_reload_is_awaited_until_the_targets_follow_the_new_configuration() {
-        let config: Value = serde_yaml::from_str(
+        let config: Value = crate::yaml::parse(
             "scrape_configs:\n- {job_name: demo, scrape_interval: 10s, scrape_timeout: 5s, static_configs: [{targets: ['demo-1:8080', 'demo-2:8080']}]}\n- {job_name: node, scrape_interval: 15s, scrape_timeout: 5s, file_sd_configs: [{files: [x.json]}]}\n",
         )
         .unwrap();

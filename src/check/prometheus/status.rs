@@ -19,7 +19,7 @@ pub(crate) async fn status(ctx: &Ctx, c: &StatusCheck) -> Eval {
     let doc = match yaml_field {
         Some(ptr) => {
             let text = v.pointer(ptr).and_then(Value::as_str).unwrap_or("");
-            match serde_yaml::from_str::<Value>(text) {
+            match crate::yaml::parse::<Value>(text) {
                 Ok(d) => d,
                 Err(e) => return Eval::fail("a YAML document", format!("cannot parse {}: {e}", c.endpoint)),
             }
@@ -109,7 +109,7 @@ mod tests {
 
     #[test]
     fn routes_flat_lists_every_route_at_any_depth() {
-        let doc: Value = serde_yaml::from_str(
+        let doc: Value = crate::yaml::parse(
             "route:\n  receiver: r\n  repeat_interval: 10s\n  routes:\n  - {receiver: a, routes: [{receiver: a1, routes: [{receiver: a11, repeat_interval: 4h}]}]}\n  - {receiver: b}\n",
         )
         .unwrap();

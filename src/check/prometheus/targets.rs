@@ -95,7 +95,7 @@ pub(crate) async fn loaded_jobs(ctx: &Ctx, server: &str) -> Result<Vec<String>, 
 pub(super) async fn loaded_config(ctx: &Ctx, server: &str) -> Result<Value, String> {
     let v = ctx.get_json(server, "/api/v1/status/config").await?;
     let text = v.pointer("/data/yaml").and_then(Value::as_str).unwrap_or("");
-    serde_yaml::from_str(text).map_err(|e| e.to_string())
+    crate::yaml::parse(text).map_err(|e| e.to_string())
 }
 
 /// Judges a `/api/v1/targets` response.
@@ -300,12 +300,12 @@ mod tests {
             {"scrapePool":"node","labels":{"instance":"node-exporter:9100","job":"node"},"health":"up","lastError":"","scrapeInterval":"5s"},
             {"scrapePool":"demo","labels":{"instance":"demo-1:8080","job":"demo"},"health":"down","lastError":"connection refused","scrapeInterval":"5s"}
         ],"droppedTargetCounts":{"node":0}}});
-        let c: TargetsCheck = serde_yaml::from_str("{pool: node, expect: {active: 1, health: up}}").unwrap();
+        let c: TargetsCheck = crate::yaml::parse("{pool: node, expect: {active: 1, health: up}}").unwrap();
         assert!(judge_targets(&v, &c).pass);
-        let c: TargetsCheck = serde_yaml::from_str("{pool: demo, expect: {health: up}}").unwrap();
+        let c: TargetsCheck = crate::yaml::parse("{pool: demo, expect: {health: up}}").unwrap();
         let e = judge_targets(&v, &c);
         assert!(!e.pass && e.observed.contains("connection refused"), "{e:?}");
-        let c: TargetsCheck = serde_yaml::from_str("{pool: nope}").unwrap();
+        let c: TargetsCheck = crate::yaml::parse("{pool: nope}").unwrap();
         let e = judge_targets(&v, &c);
         assert!(!e.pass && e.detail[0].contains("node, demo"), "{e:?}");
     }

@@ -260,12 +260,11 @@ mod tests {
 
     #[test]
     fn one_kind_is_required() {
-        let c: CheckSpec = serde_yaml::from_str("id: a\ntitle: t\n").unwrap();
+        let c: CheckSpec = crate::yaml::parse("id: a\ntitle: t\n").unwrap();
         assert!(c.kind().unwrap_err().contains("has no kind"));
-        let c: CheckSpec =
-            serde_yaml::from_str("id: a\ntitle: t\npromql: {expr: up}\ntargets: {}\n").unwrap();
+        let c: CheckSpec = crate::yaml::parse("id: a\ntitle: t\npromql: {expr: up}\ntargets: {}\n").unwrap();
         assert!(c.kind().unwrap_err().contains("several kinds (promql, targets)"));
-        let c: CheckSpec = serde_yaml::from_str("id: a\ntitle: t\npromql: {expr: up}\n").unwrap();
+        let c: CheckSpec = crate::yaml::parse("id: a\ntitle: t\npromql: {expr: up}\n").unwrap();
         assert!(matches!(c.kind(), Ok(Kind::Promql(_))));
     }
 
@@ -288,7 +287,7 @@ mod tests {
             ("scenario", "{steps: [{wiat: 1s}]}"),
         ] {
             let yaml = format!("id: a\ntitle: t\n{kind}: {body}\n");
-            let err = serde_yaml::from_str::<CheckSpec>(&yaml).unwrap_err();
+            let err = crate::yaml::parse::<CheckSpec>(&yaml).unwrap_err();
             assert!(err.to_string().contains("unknown field"), "{kind}: {err}");
             assert_eq!(err.location().map(|l| l.line()), Some(3), "{kind}: {err}");
         }

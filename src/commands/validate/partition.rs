@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::str::FromStr;
 
 use super::report::RunReport;
 use crate::lab::LabId;
@@ -14,37 +13,7 @@ use crate::lab::LabId;
 /// The timing file a partition is balanced by, relative to the data folder.
 pub const TIMES_FILE: &str = "compose/bench/validate-times.json";
 
-/// Part `k` of `n` (1-based).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Partition {
-    /// This part, 1..=n.
-    pub k: usize,
-    /// How many parts.
-    pub n: usize,
-}
-
-impl FromStr for Partition {
-    type Err = String;
-
-    /// `K/N`, or nextest's spelling `count:K/N`.
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("--partition `{s}`: write K/N with 1 ≤ K ≤ N, e.g. 1/3");
-        let body = s.strip_prefix("count:").unwrap_or(s);
-        let (k, n) = body.split_once('/').ok_or_else(bad)?;
-        let k: usize = k.trim().parse().map_err(|_| bad())?;
-        let n: usize = n.trim().parse().map_err(|_| bad())?;
-        if n == 0 || k == 0 || k > n {
-            return Err(bad());
-        }
-        Ok(Partition { k, n })
-    }
-}
-
-impl std::fmt::Display for Partition {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.k, self.n)
-    }
-}
+pub use crate::cli::Partition;
 
 /// Each lab's recorded work in seconds (the sum of its phases' wall times, stack starts
 /// included) from a validate JSON report. Labs with no phases are left out.
