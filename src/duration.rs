@@ -55,6 +55,7 @@ impl Serialize for Dur {
 }
 
 /// Parses a Prometheus duration string such as `5s`, `1m`, `1h30m` or `0s` into seconds.
+#[cfg(test)]
 pub fn prom_secs(s: &str) -> Option<f64> {
     Dur::parse(s).ok().map(|d| d.secs())
 }

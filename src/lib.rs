@@ -9,24 +9,24 @@
 //! `http` (clients, the HTTPS switch), `poll` (waiting with a deadline), `hash` (SHA-256),
 //! `learner_progress` (the learner's progress file), `workspace`, `duration`, `exit`.
 
-pub mod check;
+pub(crate) mod check;
 pub mod cli;
 pub mod commands;
-pub mod component;
-pub mod duration;
-pub mod error;
+pub(crate) mod component;
+pub(crate) mod duration;
+pub(crate) mod error;
 pub mod exit;
 mod hash;
 pub mod http;
 pub mod lab;
-pub mod learner_progress;
+pub(crate) mod learner_progress;
 mod poll;
-pub mod render;
-pub mod report;
-pub mod runtime;
+pub(crate) mod render;
+pub(crate) mod report;
+pub(crate) mod runtime;
 pub mod stack;
-pub mod workspace;
-pub mod yaml;
+pub(crate) mod workspace;
+pub(crate) mod yaml;
 
 pub use error::Error;
 

@@ -99,11 +99,6 @@ pub fn from_str<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, LabEr
     })
 }
 
-/// Parses YAML text into a generic value (for learner files such as `answers.yaml`).
-pub fn value_from_str(path: &Path, text: &str) -> Result<Value, LabError> {
-    from_str(path, text)
-}
-
 /// Removes the YAML crate's trailing "at line X column Y", which promlab prints as file:line,
 /// and says why an unknown Compose key that would give a container power over the machine
 /// (`privileged`, `cap_add`, …) is not supported.
@@ -134,11 +129,6 @@ pub fn last_line_of(text: &str, needle: &str) -> Option<usize> {
         .filter(|(_, l)| l.contains(needle))
         .last()
         .map(|(i, _)| i + 1)
-}
-
-/// Renders a YAML value as text (for `export` and reports).
-pub fn to_string<T: serde::Serialize>(value: &T) -> String {
-    serde_norway::to_string(value).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
 }
 
 /// Renders a value as YAML text, or says why it cannot be (for files promlab writes).

@@ -291,7 +291,7 @@ pub mod testing {
             "format_version: 1\nid: \"25.9\"\ntitle: t\nsummary: s\nstack: base\nstarter_fails: [missing]\nhints: [h]\nchecks:\n{checks}"
         );
         let path = ws.path().join("lab.yaml");
-        let manifest = crate::lab::yaml::from_str(&path, &text).unwrap();
+        let manifest = crate::yaml::from_str(&path, &text).unwrap();
         let lab = Lab {
             manifest,
             dir: ws.path().to_path_buf(),

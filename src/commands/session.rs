@@ -7,12 +7,13 @@ use std::sync::Mutex;
 use crate::check::{Ctx, Svc, now_unix};
 use crate::error::Error;
 use crate::lab::template;
-use crate::lab::{Catalog, Lab, LabId, yaml};
+use crate::lab::{Catalog, Lab, LabId};
 use crate::runtime::docker::Docker;
 use crate::runtime::plan::project_name;
 use crate::runtime::{
     ContainerState, LABEL_LAB, LABEL_PROJECT, LABEL_RELOAD, LABEL_ROLE, LABEL_SEED, LABEL_WORKSPACE, Owned,
 };
+use crate::yaml;
 
 /// A running lab.
 #[derive(Debug, Clone)]

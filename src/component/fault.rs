@@ -276,18 +276,6 @@ pub enum StopReason {
     OneShot,
 }
 
-impl StopReason {
-    /// The name used in the API and in logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StopReason::Cleared => "cleared",
-            StopReason::Expired => "expired",
-            StopReason::Replaced => "replaced",
-            StopReason::OneShot => "one-shot",
-        }
-    }
-}
-
 /// One entry of the fault history.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FaultEvent {
@@ -437,6 +425,7 @@ impl FaultBook {
     }
 
     /// Whether a request to `route` fails, given a uniform roll in `[0, 1)`.
+    #[cfg(test)]
     pub fn should_fail(&self, route: &str, roll: f64) -> bool {
         roll < self.error_rate(route)
     }

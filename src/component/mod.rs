@@ -22,7 +22,6 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 pub use demo::pattern;
-pub use sink::{HookMode, Notification, NotificationStore};
 
 /// How long in-flight requests may run on after shutdown is asked for.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);

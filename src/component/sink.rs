@@ -143,11 +143,13 @@ impl NotificationStore {
     }
 
     /// How many are kept.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.items.len()
     }
 
     /// Whether none are kept.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }

@@ -7,8 +7,9 @@ use serde::Deserialize;
 
 use super::spec::CheckSpec;
 use super::template::ParamSpec;
-use super::{LabError, LabId, read_text, yaml};
+use super::{LabError, LabId, read_text};
 use crate::stack::Service;
+use crate::yaml;
 
 /// Newest manifest `format_version` this build reads.
 pub const LAB_FORMAT_VERSION: u32 = 1;

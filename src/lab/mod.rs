@@ -19,5 +19,4 @@ pub use manifest::{Lab, Manifest};
 pub use roadmap::Roadmap;
 // LabError, read_text and the YAML helpers live in crate::yaml (a leaf, so stack/ can use
 // them without importing lab/); these re-exports keep the `crate::lab::…` paths working.
-pub use crate::yaml;
 pub use crate::yaml::{LabError, read_text};

@@ -4,7 +4,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{LabError, LabId, yaml};
+use super::{LabError, LabId};
+use crate::yaml;
 
 /// Newest `format_version` of `roadmap.yaml` this build reads.
 pub const ROADMAP_FORMAT_VERSION: u32 = 1;

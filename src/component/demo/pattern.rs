@@ -219,12 +219,14 @@ impl Pattern {
 
     /// Requests expected over `[t0, t1]` (the integral of [`Pattern::rate`],
     /// in 0.1 s steps): what `increase` reads over that window.
+    #[cfg(test)]
     pub fn requests_between(&self, t0: f64, t1: f64) -> f64 {
         integrate(t0, t1, |t| self.rate(t))
     }
 }
 
 /// Midpoint integral of `f` over `[t0, t1]` in steps of at most 0.1 s.
+#[cfg(test)]
 pub fn integrate(t0: f64, t1: f64, f: impl Fn(f64) -> f64) -> f64 {
     if t1 <= t0 {
         return 0.0;

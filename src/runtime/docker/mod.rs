@@ -11,8 +11,6 @@ mod containers;
 mod images;
 mod resources;
 
-pub use connect::{Endpoint, endpoint_from};
-
 use std::collections::HashMap;
 
 use bollard::errors::Error as BollardError;
