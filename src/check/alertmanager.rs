@@ -82,7 +82,7 @@ pub(crate) async fn alert(ctx: &Ctx, c: &AlertCheck) -> Eval {
 /// one Prometheus (with several, an alert cannot be traced to its sender) and it does not
 /// relabel its alerts.
 async fn prometheus_alerts(ctx: &Ctx) -> Option<Vec<serde_json::Map<String, Value>>> {
-    let mut proms = ctx.services_with_role("prometheus");
+    let mut proms = ctx.services_with_role(crate::stack::Role::Prometheus);
     let name = proms.next()?;
     if proms.next().is_some() {
         return None;

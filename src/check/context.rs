@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::outcome::trim;
 use crate::lab::Lab;
 use crate::runtime::docker::Docker;
+use crate::stack::Role;
 
 /// A service of the running lab, as checks see it.
 #[derive(Debug, Clone, Default)]
@@ -30,7 +31,7 @@ pub struct Svc {
     /// Container id.
     pub id: String,
     /// Role label.
-    pub role: String,
+    pub role: Option<Role>,
     /// Whether it was running when the check began.
     pub running: bool,
     /// Reload path.
@@ -125,10 +126,10 @@ pub fn now_unix() -> f64 {
 
 impl Ctx {
     /// The names of the lab's services that play `role` (`prometheus`, `alertmanager`, …).
-    pub(crate) fn services_with_role<'a>(&'a self, role: &'a str) -> impl Iterator<Item = &'a String> + 'a {
+    pub(crate) fn services_with_role(&self, role: Role) -> impl Iterator<Item = &String> + '_ {
         self.services
             .iter()
-            .filter(move |(_, s)| s.role == role)
+            .filter(move |(_, s)| s.role == Some(role))
             .map(|(name, _)| name)
     }
 
@@ -304,7 +305,7 @@ pub mod testing {
                 ..Default::default()
             })),
             id: "none".into(),
-            role: "demo".into(),
+            role: Some(Role::Demo),
             running: true,
             ..Default::default()
         };

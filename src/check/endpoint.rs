@@ -107,7 +107,7 @@ fn reads_rule_structure_only(ctx: &Ctx, c: &HttpCheck, doc: &Value) -> bool {
     let prometheus = ctx
         .services
         .get(&c.service)
-        .is_some_and(|s| s.role == "prometheus");
+        .is_some_and(|s| s.role == Some(crate::stack::Role::Prometheus));
     prometheus
         && c.method.eq_ignore_ascii_case("get")
         && c.path.starts_with("/api/v1/rules")

@@ -62,7 +62,7 @@ pub(crate) async fn notification(ctx: &Ctx, c: &NotificationCheck) -> Eval {
 /// Whether any webhook receiver of the lab's Alertmanagers sends resolved notifications
 /// (true when that cannot be read: only a known "never" may settle a check).
 async fn resolved_ever_sent(ctx: &Ctx) -> bool {
-    let ams: Vec<&String> = ctx.services_with_role("alertmanager").collect();
+    let ams: Vec<&String> = ctx.services_with_role(crate::stack::Role::Alertmanager).collect();
     if ams.is_empty() {
         return true;
     }

@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::context::Ctx;
 use super::outcome::{Eval, Outcome, Status, trim};
 use crate::poll;
+use crate::stack::Role;
 
 /// Hash of every workspace file (names and contents), `.promlab` excluded.
 pub(crate) fn workspace_hash(dir: &Path) -> u64 {
@@ -358,7 +359,7 @@ pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
             continue;
         }
         let Some(reload_path) = &svc.reload else { continue };
-        let confirmed_ok = confirm(ctx, name, &svc.role).await;
+        let confirmed_ok = confirm(ctx, name, svc.role).await;
         if !force && applied.get(&key).is_some_and(|a| a.hash == hash) && confirmed_ok != Some(false) {
             continue;
         }
@@ -368,7 +369,7 @@ pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
         let before = last_reload_start(&ctx.docker.logs_tail(&svc.id, 200).await).map(str::to_owned);
         match ctx.client.post(&url).send().await {
             Ok(r) if r.status().is_success() => {
-                if confirm(ctx, name, &svc.role).await == Some(false) {
+                if confirm(ctx, name, svc.role).await == Some(false) {
                     let (located, said) = reload_said(ctx, svc, before.as_deref()).await;
                     let mut detail = Vec::new();
                     if !said.is_empty() {
@@ -381,7 +382,7 @@ pub async fn apply(ctx: &Ctx, force: bool) -> (Vec<Outcome>, f64) {
                         detail,
                     ));
                 } else {
-                    if svc.role == "prometheus" {
+                    if svc.role == Some(Role::Prometheus) {
                         // Checks read targets and series: not those of the previous configuration.
                         super::prometheus::settle::await_reload(ctx, name, Duration::from_secs(20)).await;
                     }
@@ -463,14 +464,14 @@ fn replaced_failure(ctx: &Ctx, name: &str, applied: Option<&Applied>) -> Option<
 }
 
 /// Whether the server says its last reload succeeded (`None` when it cannot tell).
-async fn confirm(ctx: &Ctx, name: &str, role: &str) -> Option<bool> {
+async fn confirm(ctx: &Ctx, name: &str, role: Option<Role>) -> Option<bool> {
     match role {
-        "prometheus" => ctx
+        Some(Role::Prometheus) => ctx
             .get_json(name, "/api/v1/status/runtimeinfo")
             .await
             .ok()
             .and_then(|v| v.pointer("/data/reloadConfigSuccess").and_then(Value::as_bool)),
-        "alertmanager" => {
+        Some(Role::Alertmanager) => {
             let base = ctx.url(name).ok()?;
             let r = ctx
                 .client

@@ -119,7 +119,7 @@ async fn do_step(ctx: &Ctx, s: &Step) -> Result<StepResult, String> {
         let names: Vec<String> = if target == "all" {
             ctx.services
                 .iter()
-                .filter(|(_, v)| v.role == "demo")
+                .filter(|(_, v)| v.role == Some(crate::stack::Role::Demo))
                 .map(|(k, _)| k.clone())
                 .collect()
         } else {

@@ -284,7 +284,7 @@ pub fn context(docker: &Docker, lab: Lab, run: &Running, mode: crate::check::Mod
                     ready: c.labels.get(crate::runtime::LABEL_READY).cloned(),
                     restart_on: c.label_list(crate::runtime::LABEL_RESTART_ON),
                     id: c.id.clone(),
-                    role: c.label(LABEL_ROLE).to_string(),
+                    role: crate::stack::Role::from_label(c.label(LABEL_ROLE)),
                     running: c.state == ContainerState::Running,
                     reload: c.labels.get(LABEL_RELOAD).cloned(),
                     binds: c.label_list(crate::runtime::LABEL_BINDS),

@@ -6,7 +6,6 @@
 //! is unit-tested without HTTP or a clock.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -30,47 +29,10 @@ pub const DEFAULT_LATENCY_MS: f64 = 500.0;
 /// How many start/stop events the history keeps (oldest dropped first).
 pub const HISTORY_CAPACITY: usize = 1000;
 
-/// The kinds of fault the demo can simulate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FaultKind {
-    /// A share of requests answers 500.
-    Errors,
-    /// Every request takes longer.
-    Latency,
-    /// `/metrics`, `/healthz` and `/ready` answer 503.
-    Down,
-    /// `demo_sessions{user_id}` explodes to hundreds of series.
-    Cardinality,
-    /// Every scrape exposes a fresh `demo_churn_info{request_id}` series.
-    Churn,
-    /// All counters and histograms restart from zero (one-shot).
-    CounterReset,
-}
+pub use crate::lab::spec::FaultKind;
 
+/// The demo API's side of a fault kind: its name in a request body.
 impl FaultKind {
-    /// Every kind, in the order they are listed to users.
-    pub const ALL: [FaultKind; 6] = [
-        FaultKind::Errors,
-        FaultKind::Latency,
-        FaultKind::Down,
-        FaultKind::Cardinality,
-        FaultKind::Churn,
-        FaultKind::CounterReset,
-    ];
-
-    /// The name used in the API and in logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FaultKind::Errors => "errors",
-            FaultKind::Latency => "latency",
-            FaultKind::Down => "down",
-            FaultKind::Cardinality => "cardinality",
-            FaultKind::Churn => "churn",
-            FaultKind::CounterReset => "counter-reset",
-        }
-    }
-
     /// Parses a kind name as used in the API.
     pub fn parse(name: &str) -> Result<Self, FaultError> {
         FaultKind::ALL
@@ -79,17 +41,6 @@ impl FaultKind {
             .ok_or_else(|| FaultError::UnknownKind {
                 kind: name.to_string(),
             })
-    }
-
-    /// One-shot kinds take effect once and are never listed as active.
-    pub fn is_one_shot(self) -> bool {
-        matches!(self, FaultKind::CounterReset)
-    }
-}
-
-impl fmt::Display for FaultKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

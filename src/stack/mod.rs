@@ -360,6 +360,22 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role, in declaration order.
+    pub const ALL: [Role; 7] = [
+        Role::Prometheus,
+        Role::Alertmanager,
+        Role::Grafana,
+        Role::Demo,
+        Role::Sink,
+        Role::Exporter,
+        Role::App,
+    ];
+
+    /// The role a container label names (`io.promlab.role`); None for no or another label.
+    pub fn from_label(label: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == label)
+    }
+
     /// The name written in stack files and on container labels.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -453,6 +469,23 @@ pub fn parse_volume(s: &str) -> Result<VolumeSpec, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_role_is_read_back_from_the_label_it_writes() {
+        for r in Role::ALL {
+            assert_eq!(Role::from_label(r.as_str()), Some(r));
+        }
+        assert_eq!(
+            Role::from_label(""),
+            None,
+            "a container without the label has no role"
+        );
+        assert_eq!(
+            Role::from_label("Prometheus"),
+            None,
+            "labels are written in lower case"
+        );
+    }
 
     fn parse(text: &str) -> Result<Stack, String> {
         let p = Path::new("stack.yaml");

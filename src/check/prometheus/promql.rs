@@ -252,7 +252,10 @@ pub(super) async fn comparison_is_final(
     exprs: &[&str],
     results: &[&QueryResult],
 ) -> bool {
-    let on_prometheus = ctx.services.get(server).is_some_and(|s| s.role == "prometheus");
+    let on_prometheus = ctx
+        .services
+        .get(server)
+        .is_some_and(|s| s.role == Some(crate::stack::Role::Prometheus));
     let reference_has_data = results.last().is_some_and(|r| !r.series.is_empty());
     if !(on_prometheus && reference_has_data && exprs.iter().all(|e| reads_raw_data_only(e))) {
         return false;
@@ -300,7 +303,11 @@ pub(super) async fn comparison_is_final(
 /// needs two samples), so a query and its reference could agree only because a target's
 /// series are still missing from both (an over-selecting query would pass).
 pub(super) async fn too_early(ctx: &Ctx, server: &str, exprs: &[&str]) -> Option<String> {
-    if ctx.services.get(server).is_none_or(|s| s.role != "prometheus") {
+    if ctx
+        .services
+        .get(server)
+        .is_none_or(|s| s.role != Some(crate::stack::Role::Prometheus))
+    {
         return None;
     }
     let age = collecting_for(ctx, server).await?;

@@ -13,7 +13,7 @@ use serde_json::Value;
 /// `validate`).
 pub(crate) async fn await_first_scrapes(ctx: &Ctx, within: std::time::Duration) {
     let deadline = std::time::Instant::now() + within;
-    for server in ctx.services_with_role("prometheus") {
+    for server in ctx.services_with_role(crate::stack::Role::Prometheus) {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         crate::poll::holds_within(left, std::time::Duration::from_millis(500), || {
             caught_up(ctx, server)

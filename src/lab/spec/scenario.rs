@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
 
 use super::{CheckSpec, KindSpec, default_alertmanager, default_prometheus};
 use crate::duration::Dur;
@@ -79,7 +81,7 @@ pub struct FaultStep {
     /// The demo service.
     pub service: String,
     /// `errors`, `latency`, `down`, `cardinality`, `churn`, `counter-reset`.
-    pub kind: String,
+    pub kind: FaultKind,
     /// Share of failing requests for `errors`.
     #[serde(default)]
     pub rate: Option<f64>,
@@ -131,7 +133,7 @@ impl KindSpec for ScenarioCheck {
                     ROUTES.join(", ")
                 ));
             }
-            if f.route.is_some() && !matches!(f.kind.as_str(), "errors" | "latency") {
+            if f.route.is_some() && !matches!(f.kind, FaultKind::Errors | FaultKind::Latency) {
                 return Err(format!(
                     "check `{id}`: a `{}` fault has no route: only errors and latency faults take `route:`",
                     f.kind
@@ -147,5 +149,58 @@ impl KindSpec for ScenarioCheck {
             .chain(&self.cleanup)
             .filter_map(|s| s.check.as_deref())
             .collect()
+    }
+}
+
+/// The kinds of fault the demo can simulate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// A share of requests answers 500.
+    Errors,
+    /// Every request takes longer.
+    Latency,
+    /// `/metrics`, `/healthz` and `/ready` answer 503.
+    Down,
+    /// `demo_sessions{user_id}` explodes to hundreds of series.
+    Cardinality,
+    /// Every scrape exposes a fresh `demo_churn_info{request_id}` series.
+    Churn,
+    /// All counters and histograms restart from zero (one-shot).
+    CounterReset,
+}
+
+impl FaultKind {
+    /// Every kind, in the order they are listed to users.
+    pub const ALL: [FaultKind; 6] = [
+        FaultKind::Errors,
+        FaultKind::Latency,
+        FaultKind::Down,
+        FaultKind::Cardinality,
+        FaultKind::Churn,
+        FaultKind::CounterReset,
+    ];
+
+    /// The name used in the API and in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultKind::Errors => "errors",
+            FaultKind::Latency => "latency",
+            FaultKind::Down => "down",
+            FaultKind::Cardinality => "cardinality",
+            FaultKind::Churn => "churn",
+            FaultKind::CounterReset => "counter-reset",
+        }
+    }
+
+    /// One-shot kinds take effect once and are never listed as active.
+    pub fn is_one_shot(self) -> bool {
+        matches!(self, FaultKind::CounterReset)
+    }
+}
+
+impl fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
