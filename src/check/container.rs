@@ -41,16 +41,21 @@ pub(crate) fn copy_archive(
     }
     let mut tar = tar::Builder::new(Vec::new());
     for (rel, data) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_uid(65534);
-        h.set_gid(65534);
-        h.set_cksum();
-        tar.append_data(&mut h, format!("{folder}/{rel}"), data.as_slice())
-            .map_err(|e| e.to_string())?;
+        append_file(&mut tar, &format!("{folder}/{rel}"), &data)?;
     }
     tar.into_inner().map_err(|e| e.to_string())
+}
+
+/// Appends one file to an archive copied into a container: mode 0644, owned by nobody
+/// (65534), like every file promlab copies in.
+fn append_file(tar: &mut tar::Builder<Vec<u8>>, path: &str, data: &[u8]) -> Result<(), String> {
+    let mut h = tar::Header::new_gnu();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_uid(65534);
+    h.set_gid(65534);
+    h.set_cksum();
+    tar.append_data(&mut h, path, data).map_err(|e| e.to_string())
 }
 
 /// Builds a tar of files of a lab's `hidden/` folder (as `hidden/<path>`): a path that leaves
@@ -73,14 +78,7 @@ pub(crate) fn hidden_archive(hidden: &std::path::Path, paths: &[String]) -> Resu
                 hidden.join(p).display()
             )
         })?;
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_uid(65534);
-        h.set_gid(65534);
-        h.set_cksum();
-        tar.append_data(&mut h, format!("hidden/{rel}"), data.as_slice())
-            .map_err(|e| e.to_string())?;
+        append_file(&mut tar, &format!("hidden/{rel}"), &data)?;
     }
     tar.into_inner().map_err(|e| e.to_string())
 }
